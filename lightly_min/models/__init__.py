@@ -1,0 +1,1 @@
+"""Model building blocks. Heads live in :mod:`lightly_min.models.modules`."""

@@ -1,0 +1,15 @@
+"""Heads that sit on top of a backbone: ``lightly_min.models.modules.heads``."""
+
+from lightly_min.models.modules.heads import (
+    ProjectionHead,
+    SimCLRProjectionHead,
+    SimSiamPredictionHead,
+    SimSiamProjectionHead,
+)
+
+__all__ = [
+    "ProjectionHead",
+    "SimCLRProjectionHead",
+    "SimSiamPredictionHead",
+    "SimSiamProjectionHead",
+]

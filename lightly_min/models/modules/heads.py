@@ -1,0 +1,149 @@
+"""Projection and prediction heads: small MLPs that sit on top of a backbone.
+
+A head is a stack of blocks; each block is ``(in_dim, out_dim, batch_norm, activation)``, i.e.
+``Linear -> [BatchNorm] -> [activation]``. A Linear followed by BatchNorm has no bias: the
+BatchNorm's shift makes it redundant. An optional fifth element ``use_bias`` overrides that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+Block = (
+    tuple[int, int, nn.Module | None, nn.Module | None]
+    | tuple[int, int, nn.Module | None, nn.Module | None, bool]
+)
+
+
+class ProjectionHead(nn.Module):
+    """An MLP built from ``(in_dim, out_dim, batch_norm, activation)`` blocks.
+
+    Args:
+        blocks: One tuple ``(in_dim, out_dim, batch_norm, activation[, use_bias])`` per layer.
+            ``batch_norm`` and ``activation`` are modules or ``None``; ``use_bias`` defaults to
+            ``batch_norm is None``. Consecutive blocks must chain: the ``out_dim`` of one is the
+            ``in_dim`` of the next.
+
+    Shapes:
+        ``(N, blocks[0].in_dim) -> (N, blocks[-1].out_dim)``.
+
+    Example:
+        >>> blocks = [(512, 256, nn.BatchNorm1d(256), nn.ReLU()), (256, 128, None, None)]
+        >>> ProjectionHead(blocks)(torch.randn(4, 512)).shape
+        torch.Size([4, 128])
+    """
+
+    def __init__(self, blocks: Sequence[Block]) -> None:
+        super().__init__()
+        if not blocks:
+            raise ValueError("ProjectionHead needs at least one block (in_dim, out_dim, bn, act).")
+        for block, next_block in zip(blocks, blocks[1:]):
+            out_dim, in_dim = block[1], next_block[0]
+            if out_dim != in_dim:
+                raise ValueError(
+                    f"ProjectionHead blocks do not chain: a block outputs {out_dim} features but "
+                    f"the next expects {in_dim}. Make each out_dim equal to the next in_dim."
+                )
+        layers: list[nn.Module] = []
+        for in_dim, out_dim, batch_norm, activation, *use_bias in blocks:
+            bias = use_bias[0] if use_bias else batch_norm is None
+            layers.append(nn.Linear(in_dim, out_dim, bias=bias))
+            if batch_norm is not None:
+                layers.append(batch_norm)
+            if activation is not None:
+                layers.append(activation)
+        self.layers = nn.Sequential(*layers)
+        self.input_dim = blocks[0][0]
+        self.output_dim = blocks[-1][1]
+        self._uses_batch_norm = any(block[2] is not None for block in blocks)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Maps features ``(N, input_dim)`` to ``(N, output_dim)``."""
+        name = type(self).__name__
+        if x.dim() != 2:
+            raise ValueError(
+                f"{name} expects a 2-D tensor (batch, features), got shape {tuple(x.shape)}. "
+                "Flatten the backbone's output first, e.g. backbone(x).flatten(start_dim=1)."
+            )
+        if x.shape[1] != self.input_dim:
+            raise ValueError(
+                f"{name} expects features of width {self.input_dim}, got {x.shape[1]}. "
+                f"Build the head with input_dim={x.shape[1]} to match your backbone."
+            )
+        if self.training and x.shape[0] < 2 and self._uses_batch_norm:
+            raise ValueError(
+                f"{name} uses BatchNorm and needs at least 2 samples per batch in training mode, "
+                "got 1. Use a larger batch (and drop_last=True in the DataLoader), or call .eval()."
+            )
+        return self.layers(x)
+
+
+class SimSiamProjectionHead(ProjectionHead):
+    """SimSiam's projection MLP (Chen & He, 2020, arXiv:2011.10566, Sec. 4).
+
+    ``Linear-BN-ReLU, Linear-BN-ReLU, Linear-BN``; the output BatchNorm has no affine
+    parameters, as in the paper's reference code.
+
+    Shapes: ``(N, input_dim) -> (N, output_dim)``.
+    """
+
+    def __init__(self, input_dim: int = 2048, hidden_dim: int = 2048, output_dim: int = 2048):
+        super().__init__(
+            [
+                (input_dim, hidden_dim, nn.BatchNorm1d(hidden_dim), nn.ReLU(inplace=True)),
+                (hidden_dim, hidden_dim, nn.BatchNorm1d(hidden_dim), nn.ReLU(inplace=True)),
+                (hidden_dim, output_dim, nn.BatchNorm1d(output_dim, affine=False), None),
+            ]
+        )
+
+
+class SimSiamPredictionHead(ProjectionHead):
+    """SimSiam's prediction MLP, a bottleneck (Chen & He, 2020, arXiv:2011.10566, Sec. 4).
+
+    ``Linear-BN-ReLU``, then a Linear with bias and no BatchNorm on the output (the paper's
+    Table 3 shows BN on the predictor output makes training unstable).
+
+    Shapes: ``(N, input_dim) -> (N, output_dim)``.
+    """
+
+    def __init__(self, input_dim: int = 2048, hidden_dim: int = 512, output_dim: int = 2048):
+        super().__init__(
+            [
+                (input_dim, hidden_dim, nn.BatchNorm1d(hidden_dim), nn.ReLU(inplace=True)),
+                (hidden_dim, output_dim, None, None),
+            ]
+        )
+
+
+class SimCLRProjectionHead(ProjectionHead):
+    """SimCLR's projection MLP (Chen et al., 2020, arXiv:2002.05709; deeper and with BN in v2,
+    arXiv:2006.10029).
+
+    ``(num_layers - 1) x [Linear-BN-ReLU]``, then ``Linear-BN``. With ``batch_norm=False`` the
+    BatchNorms are left out and the Linear layers get a bias.
+
+    Shapes: ``(N, input_dim) -> (N, output_dim)``.
+    """
+
+    def __init__(
+        self,
+        input_dim: int = 2048,
+        hidden_dim: int = 2048,
+        output_dim: int = 128,
+        num_layers: int = 2,
+        batch_norm: bool = True,
+    ):
+        if num_layers < 1:
+            raise ValueError(f"SimCLRProjectionHead needs num_layers >= 1, got {num_layers}.")
+        dims = [input_dim] + [hidden_dim] * (num_layers - 1) + [output_dim]
+        blocks: list[Block] = [
+            (d_in, d_out, nn.BatchNorm1d(d_out) if batch_norm else None, nn.ReLU(inplace=True))
+            for d_in, d_out in zip(dims[:-2], dims[1:-1])
+        ]
+        blocks.append(
+            (dims[-2], output_dim, nn.BatchNorm1d(output_dim) if batch_norm else None, None)
+        )
+        super().__init__(blocks)

@@ -1,0 +1,102 @@
+"""torch.distributed helpers and NT-Xent with gathered negatives, on 2 CPU processes (gloo)."""
+
+import os
+import socket
+
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+from torch import nn
+
+from lightly_min.loss import NTXentLoss
+from lightly_min.utils import dist as lm_dist
+
+WORLD_SIZE = 2
+
+
+def test_single_process_defaults():
+    assert not dist.is_initialized()
+    assert lm_dist.rank() == 0 and lm_dist.world_size() == 1
+    x = torch.randn(3, 2)
+    (gathered,) = lm_dist.gather(x)
+    assert gathered is x
+
+
+def test_print_rank_zero_prints_in_a_single_process(capsys):
+    lm_dist.print_rank_zero("hello", 1)
+    assert capsys.readouterr().out == "hello 1\n"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_on_two_processes(worker) -> None:
+    port = free_port()
+    mp.spawn(worker, args=(port,), nprocs=WORLD_SIZE, join=True)
+
+
+def init(rank: int, port: int) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    dist.init_process_group("gloo", rank=rank, world_size=WORLD_SIZE)
+
+
+def gather_worker(rank: int, port: int) -> None:
+    init(rank, port)
+    try:
+        assert lm_dist.rank() == rank and lm_dist.world_size() == WORLD_SIZE
+        x = torch.full((2, 3), float(rank + 1), requires_grad=True)
+        gathered = lm_dist.gather(x)
+        assert [g[0, 0].item() for g in gathered] == [1.0, 2.0]
+        # Process r weighs slice s by w[r][s]; process s's input gets sum_r w[r][s].
+        weights = [[1.0, 10.0], [100.0, 1000.0]]
+        sum(w * g.sum() for w, g in zip(weights[rank], gathered)).backward()
+        expected = weights[0][rank] + weights[1][rank]
+        assert torch.equal(x.grad, torch.full((2, 3), expected)), (rank, x.grad)
+    finally:
+        dist.destroy_process_group()
+
+
+def ntxent_worker(rank: int, port: int) -> None:
+    """Two processes with half the batch each, gathering, under DDP == one process, whole batch."""
+    init(rank, port)
+    try:
+        torch.manual_seed(0)  # the same model and data on both processes
+        model = nn.Linear(5, 3)
+        x0, x1 = torch.randn(8, 5), torch.randn(8, 5)
+
+        single = NTXentLoss(temperature=0.3)(model(x0), model(x1))
+        expected_grads = torch.autograd.grad(single, list(model.parameters()))
+
+        ddp = nn.parallel.DistributedDataParallel(model)  # averages gradients over processes
+        half = slice(4 * rank, 4 * rank + 4)
+        loss = NTXentLoss(temperature=0.3, gather_distributed=True)(ddp(x0[half]), ddp(x1[half]))
+        loss.backward()
+        mean_loss = loss.detach().clone()
+        dist.all_reduce(mean_loss)
+        torch.testing.assert_close(mean_loss / WORLD_SIZE, single.detach())
+        for param, expected in zip(model.parameters(), expected_grads):
+            torch.testing.assert_close(param.grad, expected)
+
+        # Without gathering, each process only contrasts its own half (no rank offset).
+        local = NTXentLoss(temperature=0.3)(model(x0[half]), model(x1[half]))
+        torch.manual_seed(0)
+        plain = nn.Linear(5, 3)
+        torch.testing.assert_close(
+            local, NTXentLoss(temperature=0.3)(plain(x0[half]), plain(x1[half]))
+        )
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.mark.skipif(not dist.is_available(), reason="needs torch.distributed")
+def test_gather_returns_all_slices_and_sums_their_gradients():
+    run_on_two_processes(gather_worker)
+
+
+@pytest.mark.skipif(not dist.is_available(), reason="needs torch.distributed")
+def test_gathered_ntxent_under_ddp_equals_single_process_on_the_whole_batch():
+    run_on_two_processes(ntxent_worker)
