@@ -1,0 +1,68 @@
+"""What the example tests share: where the examples are, which ones the docs include, and how
+to run one the way its header says."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+EXAMPLES = ROOT / "examples"
+INCLUDE = re.compile(r"^[ \t]*\.\.[ \t]+literalinclude::[ \t]+(\S+)[ \t]*$", re.MULTILINE)
+EPOCH_LOSS = re.compile(r"\bepoch (\d+)/(\d+)  loss (\S+)")
+SAVED = re.compile(r"^Saved the backbone's weights to (.+)$", re.MULTILINE)
+
+
+def literalincludes() -> list[tuple[Path, Path]]:
+    """(page, target) for every literalinclude in docs/**/*.rst; targets as Sphinx resolves
+    them: relative to the page, or to docs/ when they start with '/'."""
+    found = []
+    for page in sorted(DOCS.rglob("*.rst")):
+        if "_build" in page.relative_to(DOCS).parts:
+            continue
+        for argument in INCLUDE.findall(page.read_text()):
+            base = DOCS if argument.startswith("/") else page.parent
+            found.append((page, (base / argument.lstrip("/")).resolve()))
+    return found
+
+
+def example_files() -> list[Path]:
+    return sorted(EXAMPLES.rglob("*.py"))
+
+
+def smoke_command(example: Path) -> list[str]:
+    """The command after 'Smoke:' in the example's header, with this Python and the full path."""
+    header = example.read_text().split("\nimport ", 1)[0].splitlines()
+    start = next(i for i, line in enumerate(header) if line.startswith("# Smoke:"))
+    text = header[start].removeprefix("# Smoke:")
+    for line in header[start + 1 :]:
+        if not line.startswith("#" + " " * 10):
+            break
+        text += " " + line[1:]
+    words = shlex.split(text.split("(")[0])
+    assert words[:2] == ["python", example.name], f"unexpected smoke command in {example}"
+    return [sys.executable, str(example), *words[2:]]
+
+
+def run(command: list[str], cwd: Path, timeout: float = 300, **env: str):
+    """Runs a command on the CPU only, with the clone's lightly_min importable."""
+    environment = {**os.environ, "CUDA_VISIBLE_DEVICES": "", **env}
+    environment["PYTHONPATH"] = os.pathsep.join([str(ROOT), environment.get("PYTHONPATH", "")])
+    return subprocess.run(
+        command, cwd=cwd, env=environment, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def epoch_losses(output: str) -> list[float]:
+    """The mean losses that the example printed, one per epoch (progress bars end in \r)."""
+    return [float(loss) for _, _, loss in EPOCH_LOSS.findall(output.replace("\r", "\n"))]
+
+
+def saved_weights(output: str, cwd: Path) -> Path:
+    (path,) = SAVED.findall(output.replace("\r", "\n"))
+    return cwd / path

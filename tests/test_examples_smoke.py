@@ -1,0 +1,47 @@
+"""nox -s examples: every example a docs page includes runs as its header's smoke command."""
+
+import time
+
+import pytest
+import torch
+from examples_support import (
+    EXAMPLES,
+    epoch_losses,
+    example_files,
+    literalincludes,
+    run,
+    saved_weights,
+    smoke_command,
+)
+
+pytestmark = pytest.mark.smoke
+
+INCLUDED = sorted({target for _, target in literalincludes() if target.is_relative_to(EXAMPLES)})
+
+
+def test_every_include_names_an_existing_file():
+    missing = [
+        f"{page.name}: {target}" for page, target in literalincludes() if not target.is_file()
+    ]
+    assert not missing, "literalinclude of missing files:\n" + "\n".join(missing)
+
+
+def test_every_example_is_included_by_a_docs_page():
+    orphans = sorted(set(example_files()) - set(INCLUDED))
+    assert not orphans, "examples no docs page includes:\n" + "\n".join(map(str, orphans))
+
+
+@pytest.mark.parametrize("example", INCLUDED, ids=lambda p: str(p.relative_to(EXAMPLES)))
+def test_example_smoke_run(example, tmp_path):
+    command = smoke_command(example)
+    start = time.perf_counter()
+    result = run(command, cwd=tmp_path)
+    seconds = time.perf_counter() - start
+    print(f"{example.relative_to(EXAMPLES)}: {seconds:.1f} s")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    losses = epoch_losses(result.stdout)
+    assert losses and all(torch.isfinite(torch.tensor(losses))), result.stdout[-2000:]
+    weights = saved_weights(result.stdout, tmp_path)
+    state = torch.load(weights, map_location="cpu", weights_only=True)
+    assert state["conv1.weight"].shape == (64, 3, 3, 3)  # the CIFAR-stem ResNet-18
+    assert "kNN accuracy on the test split" in result.stdout
