@@ -50,36 +50,22 @@ def shared_python(session: nox.Session) -> str:
     return str(python)
 
 
+def python(session: nox.Session, *args: str, **env: str) -> None:
+    """Runs ``python *args`` in the shared torch environment."""
+    session.run(shared_python(session), *args, env=env, external=True)
+
+
 @nox.session(venv_backend="none")
 def tests(session: nox.Session) -> None:
     """Unit tests and the examples' behaviour (offline message, --data-dir, seeding)."""
-    python = shared_python(session)
-    session.run(
-        python,
-        "-m",
-        "pytest",
-        "-m",
-        "not smoke and not docs_build",
-        *session.posargs,
-        external=True,
-    )
+    python(session, "-m", "pytest", "-m", "not smoke and not docs_build", *session.posargs)
 
 
 @nox.session(venv_backend="none")
 def examples(session: nox.Session) -> None:
-    """Smoke-runs every example that a docs page includes (CPU, synthetic data, few steps)."""
-    python = shared_python(session)
-    session.run(
-        python,
-        "-m",
-        "pytest",
-        "-m",
-        "smoke",
-        "-v",
-        "--durations=0",
-        *session.posargs,
-        external=True,
-    )
+    """Smoke-runs every example that a docs page includes (CPU, noise images, few steps)."""
+    selected = ["-m", "smoke or includes", "-v", "--durations=0"]
+    python(session, "-m", "pytest", *selected, *session.posargs)
 
 
 @nox.session(venv_backend="none")
@@ -88,49 +74,15 @@ def docs(session: nox.Session) -> None:
 
     ``nox -s docs -- --serve`` serves it on http://127.0.0.1:8000 with live reload instead.
     """
-    python = shared_python(session)
     html = ROOT / "docs" / "_build" / "html"
     if "--serve" in session.posargs:
-        session.run(
-            python,
-            "-m",
-            "sphinx_autobuild",
-            "docs",
-            str(html),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "8000",
-            "--ignore",
-            str(ROOT / "docs" / "_build"),
-            external=True,
-        )
+        serve = ["--host", "127.0.0.1", "--port", "8000", "--ignore", str(html.parent)]
+        python(session, "-m", "sphinx_autobuild", "docs", str(html), *serve)
         return
     shutil.rmtree(html.parent, ignore_errors=True)
-    session.run(
-        python,
-        "-m",
-        "sphinx",
-        "-b",
-        "html",
-        "-W",
-        "--keep-going",
-        "-n",
-        "docs",
-        str(html),
-        external=True,
-    )
-    session.run(
-        python,
-        "-m",
-        "pytest",
-        "-m",
-        "docs_build",
-        "-v",
-        *session.posargs,
-        env={"LIGHTLY_MIN_DOCS_HTML": str(html)},
-        external=True,
-    )
+    python(session, "-m", "sphinx", "-b", "html", "-W", "--keep-going", "-n", "docs", str(html))
+    tests = ["-m", "docs_build or includes", "-v", *session.posargs]
+    python(session, "-m", "pytest", *tests, LIGHTLY_MIN_DOCS_HTML=str(html))
 
 
 @nox.session

@@ -39,12 +39,14 @@ class GatherLayer(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """``x`` of every process, ordered by rank."""
         out = [torch.empty_like(x) for _ in range(dist.get_world_size())]
         dist.all_gather(out, x.contiguous())
         return tuple(out)
 
     @staticmethod
     def backward(ctx: Any, *grads: torch.Tensor) -> torch.Tensor:
+        """The gradient of this process's slice, summed over all processes."""
         all_grads = torch.stack(grads)
         dist.all_reduce(all_grads, op=dist.ReduceOp.SUM)
         return all_grads[dist.get_rank()]

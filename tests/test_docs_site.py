@@ -1,0 +1,158 @@
+"""The built site (nox -s docs): method pages' tabs in the HTML, then in headless Chromium.
+
+Needs LIGHTLY_MIN_DOCS_HTML, the folder of the HTML build. The browser tests need Debian's
+/usr/bin/chromium; they skip without it, unless LIGHTLY_MIN_REQUIRE_BROWSER is set (CI).
+"""
+
+import functools
+import http.server
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+from examples_support import EXAMPLES, ROOT
+
+pytestmark = pytest.mark.docs_build
+
+METHODS = ["simsiam", "fastsiam", "simclr"]
+TABS = {
+    "PyTorch": "pytorch",
+    "Lightning": "pytorch_lightning",
+    "Lightning Distributed": "pytorch_lightning_distributed",
+}
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = ROOT / "docs" / "_build" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def html_dir() -> Path:
+    folder = os.environ.get("LIGHTLY_MIN_DOCS_HTML")
+    if not folder or not (Path(folder) / "index.html").is_file():
+        pytest.fail("No built docs: set LIGHTLY_MIN_DOCS_HTML to the HTML build (nox -s docs).")
+    return Path(folder)
+
+
+def example_text(method: str, label: str) -> str:
+    return (EXAMPLES / TABS[label] / f"{method}.py").read_text()
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_method_page_has_three_tabs_showing_the_whole_example_files(method, html_dir):
+    page = BeautifulSoup((html_dir / "methods" / f"{method}.html").read_text(), "html.parser")
+    (tabs,) = page.select("div.sphinx-tabs")
+    buttons = tabs.select("button.sphinx-tabs-tab")
+    assert [b.get_text(strip=True) for b in buttons] == list(TABS)
+    assert all("group-tab" in b["class"] for b in buttons)  # the choice syncs across pages
+    for button in buttons:
+        label = button.get_text(strip=True)
+        panel = tabs.find(id=button["aria-controls"])
+        caption = panel.select_one(".code-block-caption .caption-text").get_text()
+        assert caption == f"examples/{TABS[label]}/{method}.py"
+        code = panel.select_one(".literal-block-wrapper div.highlight pre").get_text()
+        assert code == example_text(method, label)
+        command = panel.select("div.highlight-console pre")[0].get_text()
+        assert f"examples/{TABS[label]}/{method}.py" in command
+
+
+# ---- in a browser ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def server(html_dir):
+    handler = functools.partial(QuietHandler, directory=str(html_dir))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        if os.environ.get("LIGHTLY_MIN_REQUIRE_BROWSER"):
+            pytest.fail("/usr/bin/chromium is missing: apt-get install chromium")
+        pytest.skip("no /usr/bin/chromium (Debian package chromium)")
+    from playwright.sync_api import sync_playwright
+
+    flags = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+    flags += ["--disable-component-update", "--disable-sync"]
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=flags
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def tab_state(page):
+    """(label, selected, panel visible) for each tab of the page's tab set."""
+    state = []
+    for button in page.locator("div.sphinx-tabs button.sphinx-tabs-tab").all():
+        panel = page.locator(f"#{button.get_attribute('aria-controls')}".replace("=", "\\="))
+        selected = button.get_attribute("aria-selected") == "true"
+        state.append((button.inner_text().strip(), selected, panel.is_visible()))
+    return state
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_clicking_each_tab_shows_its_code(method, page, server):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.goto(f"{server}/methods/{method}.html")
+    for label in TABS:
+        page.get_by_role("tab", name=label, exact=True).click()
+        state = tab_state(page)
+        assert state == [(name, name == label, name == label) for name in TABS]
+        panel = page.locator("div.sphinx-tabs-panel:visible")
+        code = panel.locator(".literal-block-wrapper pre")
+        assert code.is_visible()
+        first_line = example_text(method, label).splitlines()[0]
+        assert first_line in code.inner_text()
+        panel.scroll_into_view_if_needed()
+        name = f"{method}-{TABS[label]}.png"
+        page.screenshot(path=str(SCREENSHOTS / name), full_page=False)
+
+
+def test_the_chosen_tab_persists_on_the_next_method_page(page, server):
+    page.goto(f"{server}/methods/simsiam.html")
+    page.get_by_role("tab", name="Lightning Distributed", exact=True).click()
+    for method in ["fastsiam", "simclr"]:
+        page.goto(f"{server}/methods/{method}.html")
+        selected = [name for name, sel, _ in tab_state(page) if sel]
+        assert selected == ["Lightning Distributed"], method
+        visible = page.locator("div.sphinx-tabs-panel:visible .code-block-caption").inner_text()
+        assert f"pytorch_lightning_distributed/{method}.py" in visible
+
+
+@pytest.mark.parametrize("label", list(TABS))
+def test_copy_button_copies_the_example(label, page, server):
+    page.goto(f"{server}/methods/simclr.html")
+    page.get_by_role("tab", name=label, exact=True).click()
+    wrapper = page.locator("div.sphinx-tabs-panel:visible .literal-block-wrapper")
+    wrapper.hover()
+    wrapper.locator("button.copybtn").click()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied.strip() == example_text("simclr", label).strip()
+
+
+def test_copy_button_strips_the_shell_prompt(page, server):
+    page.goto(f"{server}/methods/simsiam.html")
+    block = page.locator("div.sphinx-tabs-panel:visible div.highlight-console").first
+    block.hover()
+    block.locator("button.copybtn").click()
+    assert page.evaluate("navigator.clipboard.readText()") == "python examples/pytorch/simsiam.py"
