@@ -34,7 +34,8 @@ def shared_python(session: nox.Session) -> str:
     """The Python of the shared torch environment, created or updated as needed."""
     venv = Path(nox.options.envdir) / "torch-shared"
     python = venv / "bin" / "python"
-    wanted = "\n".join([*TORCH, EXTRAS, (ROOT / "pyproject.toml").read_text()])
+    # Reinstall when the requirements change, or for another clone (lightly_min is editable).
+    wanted = "\n".join([*TORCH, EXTRAS, str(ROOT), (ROOT / "pyproject.toml").read_text()])
     stamp = venv / "installed.sha256"
     digest = hashlib.sha256(wanted.encode()).hexdigest()
     if not python.exists():

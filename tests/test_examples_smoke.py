@@ -36,3 +36,14 @@ def test_example_smoke_run(example, tmp_path):
     state = torch.load(weights, map_location="cpu", weights_only=True)
     assert state["conv1.weight"].shape == (64, 3, 3, 3)  # the CIFAR-stem ResNet-18
     assert "kNN accuracy on the test split" in result.stdout
+
+
+def test_distributed_example_under_torchrun(tmp_path):
+    """The torchrun launch that docs/distributed.rst shows, on one node with 2 CPU processes."""
+    example = EXAMPLES / "pytorch_lightning_distributed" / "simclr.py"
+    torchrun = ["-m", "torch.distributed.run", "--nnodes", "1", "--nproc-per-node", "2"]
+    smoke = smoke_command(example)
+    result = run([smoke[0], *torchrun, *smoke[1:]], cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert len(epoch_losses(result.stdout)) == 1
+    assert saved_weights(result.stdout, tmp_path).is_file()

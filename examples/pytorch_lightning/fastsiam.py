@@ -64,10 +64,10 @@ class FastSiam(pl.LightningModule):
 
     def configure_optimizers(self):
         encoder = [*self.backbone.parameters(), *self.projection_head.parameters()]
+        # Scaled to the global batch: the batch per process times the processes.
         optimizer = torch.optim.SGD(
             [{"params": encoder}, {"params": self.prediction_head.parameters()}],
-            lr=self.lr
-            * self.trainer.world_size,  # scaled to the batch of all processes
+            lr=self.lr * self.trainer.world_size,
             momentum=0.9,
             weight_decay=5e-4,
         )

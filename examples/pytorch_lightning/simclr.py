@@ -57,10 +57,10 @@ class SimCLR(pl.LightningModule):
         self.print(f"epoch {self.current_epoch + 1}/{self.epochs}  loss {loss:.4f}")
 
     def configure_optimizers(self):
+        # Scaled to the global batch: the batch per process times the processes.
         optimizer = torch.optim.SGD(
             self.parameters(),
-            lr=self.lr
-            * self.trainer.world_size,  # scaled to the batch of all processes
+            lr=self.lr * self.trainer.world_size,
             momentum=0.9,
             weight_decay=5e-4,
         )

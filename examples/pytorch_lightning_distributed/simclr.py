@@ -69,10 +69,10 @@ class SimCLR(pl.LightningModule):
         self.print(f"epoch {self.current_epoch + 1}/{self.epochs}  loss {loss:.4f}")
 
     def configure_optimizers(self):
+        # Scaled to the global batch: the batch per process times the processes.
         optimizer = torch.optim.SGD(
             self.parameters(),
-            lr=self.lr
-            * self.trainer.world_size,  # scaled to the batch of all processes
+            lr=self.lr * self.trainer.world_size,
             momentum=0.9,
             weight_decay=5e-4,
         )
@@ -88,9 +88,7 @@ def main():
     parser.add_argument("--data-dir", help="train on this folder of images instead")
     parser.add_argument("--fake-data", type=int, default=0, help="N noise images")
     parser.add_argument("--download-dir", default="datasets", help="CIFAR-10 goes here")
-    parser.add_argument(
-        "--output-dir", default="checkpoints/simclr_lightning_distributed"
-    )
+    parser.add_argument("--output-dir", default="checkpoints/simclr_distributed")
     parser.add_argument("--epochs", type=int, default=200)
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--lr", type=float, default=0.06, help="per 256 images")

@@ -70,10 +70,10 @@ class SimSiam(pl.LightningModule):
 
     def configure_optimizers(self):
         encoder = [*self.backbone.parameters(), *self.projection_head.parameters()]
+        # Scaled to the global batch: the batch per process times the processes.
         optimizer = torch.optim.SGD(
             [{"params": encoder}, {"params": self.prediction_head.parameters()}],
-            lr=self.lr
-            * self.trainer.world_size,  # scaled to the batch of all processes
+            lr=self.lr * self.trainer.world_size,
             momentum=0.9,
             weight_decay=5e-4,
         )
@@ -90,9 +90,7 @@ def main():
     parser.add_argument("--data-dir", help="train on this folder of images instead")
     parser.add_argument("--fake-data", type=int, default=0, help="N noise images")
     parser.add_argument("--download-dir", default="datasets", help="CIFAR-10 goes here")
-    parser.add_argument(
-        "--output-dir", default="checkpoints/simsiam_lightning_distributed"
-    )
+    parser.add_argument("--output-dir", default="checkpoints/simsiam_distributed")
     parser.add_argument("--epochs", type=int, default=200)
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--lr", type=float, default=0.06, help="per 256 images")
