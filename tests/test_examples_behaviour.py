@@ -1,4 +1,4 @@
-"""What the examples do beyond the smoke run: offline message, --data-dir, seeding."""
+"""What the examples do beyond the smoke run: offline message, --data-dir, seeding, fp32."""
 
 import sys
 
@@ -71,3 +71,27 @@ def test_the_same_seed_gives_the_same_first_loss(example, tmp_path):
     first = first_loss(seed=1)
     assert first_loss(seed=1) == first
     assert first_loss(seed=2) != first  # the seed matters, so the equality above means something
+
+
+# Runs an example with bf16_supported() answering False, as on hardware without native bf16.
+WITHOUT_BF16 = """
+import runpy, sys
+import lightly_min.utils.precision as precision
+precision.bf16_supported = lambda device: False
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+@pytest.mark.parametrize("example", ["pytorch/simsiam.py", "pytorch_lightning/simclr.py"])
+def test_examples_fall_back_to_float32_without_bf16(example, tmp_path):
+    smoke = [str(EXAMPLES / example), "--fake-data", "16", "--epochs", "1"]
+    smoke += ["--batch-size", "8", "--num-workers", "0"]
+    result = run([sys.executable, "-c", WITHOUT_BF16, *smoke], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    output = result.stdout + result.stderr
+    assert "bfloat16" not in output and "bf16" not in output.replace("fp32", "")
+    if example.startswith("pytorch/"):
+        assert ", fp32" in result.stdout  # the PyTorch examples name their precision
+    (loss,) = epoch_losses(result.stdout)
+    assert np.isfinite(loss)
