@@ -210,9 +210,8 @@ def figures(results: dict[str, Any]) -> dict[str, str]:
     """Single numbers that prose quotes (the docs' ``:bench:`` role), by name.
 
     ``pixel_knn``, ``train_images``, ``test_images``, ``knn_k``; per method ``<m>_gain``
-    (points), ``<m>_final``, ``<m>_init``, ``<m>_epochs``, ``<m>_speedup``; the speed part's
-    ``speed_batch_size`` and ``speed_workers``; and the lowest ``min_speedup`` and
-    ``min_transform_ratio``.
+    (points); the speed part's ``speed_batch_size`` and ``speed_workers``; and the lowest
+    ``min_speedup`` and ``min_transform_ratio``.
     """
     learning, speed = results.get("learning", {}), results.get("speed", {})
     found: dict[str, str] = {}
@@ -224,14 +223,9 @@ def figures(results: dict[str, Any]) -> dict[str, str]:
     for method, entry in trained(learning).items():
         s = entry["summary"]
         found[f"{method}_gain"] = f"{s['gain_over_random_init']['mean'] * 100:.1f}"
-        found[f"{method}_final"] = pm(s["final_knn"])
-        found[f"{method}_init"] = pm(s["random_init_knn"])
-        found[f"{method}_epochs"] = str(entry["recipe"]["epochs"])
     if speed.get("settings"):
         found["speed_batch_size"] = str(speed["settings"]["batch_size"])
         found["speed_workers"] = str(speed["settings"]["num_workers"])
-    for entry in speed.get("training", []):
-        found[f"{entry['method']}_speedup"] = f"{entry['throughput_ratio']:.2f}x"
     if speed.get("training"):
         lowest = min(e["throughput_ratio"] for e in speed["training"])
         found["min_speedup"] = f"{lowest:.2f}x"

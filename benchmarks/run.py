@@ -24,7 +24,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # the sibling modules, also when imported from elsewhere
 
-from digits import load_digits  # noqa: E402
+from digits import DigitSplit, load_digits  # noqa: E402
 from environment import describe_run  # noqa: E402
 from learning import KNN_K, KNN_T, pixel_knn_accuracy, train_and_evaluate  # noqa: E402
 from methods import METHODS  # noqa: E402
@@ -53,9 +53,14 @@ def save_results(results: dict[str, Any], path: Path) -> None:
     partial.replace(path)
 
 
+def digit_split(args: argparse.Namespace) -> DigitSplit:
+    """The benchmark's split; ``--quick`` takes 40 training and 10 held-out digits per class."""
+    return load_digits(*((40, 10) if args.quick else ()))
+
+
 def run_learning(args: argparse.Namespace, results: dict[str, Any], path: Path) -> None:
     """Trains every method for every seed; baselines; stores each run as soon as it ends."""
-    split = load_digits(*((40, 10) if args.quick else ()))
+    split = digit_split(args)
     section = results.setdefault("learning", {})
     section["run"] = describe_run()
     section["data"] = {
@@ -93,7 +98,7 @@ def run_learning(args: argparse.Namespace, results: dict[str, Any], path: Path) 
 
 def run_precision(args: argparse.Namespace, results: dict[str, Any], path: Path) -> None:
     """One seed of each digit recipe in float32, against the bf16 run of the learning part."""
-    split = load_digits(*((40, 10) if args.quick else ()))
+    split = digit_split(args)
     section = results.setdefault("precision", {})
     section["run"] = describe_run()
     checks = section.setdefault("methods", {})

@@ -15,6 +15,7 @@ which and how to make it (``nox -s bench``).
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from pathlib import Path
@@ -34,13 +35,20 @@ import report  # noqa: E402  (benchmarks/report.py: standard library only)
 
 
 def load(name: str) -> Any:
+    """The parsed file, read once per build (every directive and role asks for it)."""
     path = RESULTS / name
     if not path.exists():
         raise ExtensionError(
             f"{path} is missing: the Benchmarks page reads its numbers from it. Run "
             "`nox -s bench` to measure them (see benchmarks/README.md)."
         )
-    if name.endswith(".jsonl"):
+    return parse(path, path.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=4)
+def parse(path: Path, mtime_ns: int) -> Any:
+    """``mtime_ns`` is part of the cache key, so a rewritten file is read again."""
+    if path.suffix == ".jsonl":
         return report.read_tuning_log(path)
     return json.loads(path.read_text())
 
