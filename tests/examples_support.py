@@ -16,6 +16,8 @@ EXAMPLES = ROOT / "examples"
 INCLUDE = re.compile(r"^[ \t]*\.\.[ \t]+literalinclude::[ \t]+(\S+)[ \t]*$", re.MULTILINE)
 EPOCH_LOSS = re.compile(r"\bepoch (\d+)/(\d+)  loss (\S+)")
 SAVED = re.compile(r"^Saved the backbone's weights to (.+)$", re.MULTILINE)
+Z_STD = re.compile(r"\bepoch \d+/\d+  loss \S+  z-std (\S+) \(healthy (\S+)\)")
+HELD_OUT = re.compile(r"^Held-out accuracy: kNN (\S+), linear probe (\S+)$", re.MULTILINE)
 
 
 def literalincludes() -> list[tuple[Path, Path]]:
@@ -49,9 +51,10 @@ def smoke_command(example: Path) -> list[str]:
     return [sys.executable, str(example), *words[2:]]
 
 
-def run(command: list[str], cwd: Path, timeout: float = 300, **env: str):
-    """Runs a command on the CPU only, with the clone's lightly_min importable."""
-    environment = {**os.environ, "CUDA_VISIBLE_DEVICES": "", **env}
+def run(command: list[str], cwd: Path, timeout: float = 300, gpu: bool = False, **env: str):
+    """Runs a command with the clone's lightly_min importable; on the CPU only (every GPU
+    hidden) unless ``gpu``."""
+    environment = {**os.environ, **({} if gpu else {"CUDA_VISIBLE_DEVICES": ""}), **env}
     environment["PYTHONPATH"] = os.pathsep.join([str(ROOT), environment.get("PYTHONPATH", "")])
     return subprocess.run(
         command, cwd=cwd, env=environment, capture_output=True, text=True, timeout=timeout
@@ -61,6 +64,12 @@ def run(command: list[str], cwd: Path, timeout: float = 300, **env: str):
 def epoch_losses(output: str) -> list[float]:
     """The mean losses that the example printed, one per epoch (progress bars end in \r)."""
     return [float(loss) for _, _, loss in EPOCH_LOSS.findall(output.replace("\r", "\n"))]
+
+
+def held_out_accuracy(output: str) -> tuple[float, float] | None:
+    """(kNN, linear probe) accuracy that the example printed, or None."""
+    found = HELD_OUT.findall(output)
+    return (float(found[0][0]), float(found[0][1])) if found else None
 
 
 def saved_weights(output: str, cwd: Path) -> Path:

@@ -3,6 +3,8 @@ import pytest
 from PIL import Image
 
 from lightly_min.data import LightlyDataset
+from lightly_min.errors import InputError
+from lightly_min.transforms.rgb import pil_to_rgb
 
 
 def write_image(path, mode="RGB", size=(10, 8)):
@@ -32,14 +34,44 @@ def test_flat_folder_is_unlabelled_and_transform_is_applied(tmp_path):
     assert [dataset[i] for i in range(2)] == [((10, 8), 0, "x.png"), ((10, 8), 0, "y.bmp")]
 
 
-def test_missing_or_empty_folder_is_a_clear_error(tmp_path):
-    with pytest.raises(FileNotFoundError, match="is not a folder"):
+def test_missing_empty_or_imageless_folders_and_files_are_clear_errors(tmp_path):
+    with pytest.raises(InputError, match="nope does not exist"):
         LightlyDataset(tmp_path / "nope")
-    with pytest.raises(FileNotFoundError, match="no images in"):
+    with pytest.raises(InputError, match="no images .no files at all"):
+        LightlyDataset(tmp_path)
+    (tmp_path / "a.txt").write_text("")
+    with pytest.raises(InputError, match="1 files, none of them an image"):
+        LightlyDataset(tmp_path)
+    with pytest.raises(InputError, match="a.txt is a file, not a folder"):
+        LightlyDataset(tmp_path / "a.txt")
+
+
+def test_unreadable_images_are_skipped_for_the_next_readable_one_with_a_warning(tmp_path):
+    write_image(tmp_path / "a" / "0.png")
+    (tmp_path / "a" / "1_broken.png").write_bytes(b"not really a png")
+    write_image(tmp_path / "b" / "2.png", mode="L")
+    with pytest.warns(UserWarning, match="skipping .*1_broken.png, which cannot be read"):
+        image, label, name = LightlyDataset(tmp_path)[1]
+    assert (label, name, image.mode) == (1, "b/2.png", "RGB")  # the substitute's own label
+
+
+def test_a_folder_of_only_unreadable_images_fails_at_once(tmp_path):
+    (tmp_path / "broken.png").write_bytes(b"not really a png")
+    with pytest.warns(UserWarning), pytest.raises(InputError, match="None of the 1 image files"):
         LightlyDataset(tmp_path)
 
 
-def test_unreadable_image_names_the_file(tmp_path):
-    (tmp_path / "broken.png").write_bytes(b"not really a png")
-    with pytest.raises(RuntimeError, match="cannot read image .*broken.png"):
-        LightlyDataset(tmp_path)[0]
+def test_labelled_means_every_image_in_one_of_two_or_more_class_folders(tmp_path):
+    write_image(tmp_path / "a" / "0.png")
+    assert not LightlyDataset(tmp_path).is_labelled  # one class
+    write_image(tmp_path / "b" / "1.png")
+    assert LightlyDataset(tmp_path).is_labelled
+    write_image(tmp_path / "2.png")
+    assert not LightlyDataset(tmp_path).is_labelled  # an image outside the classes
+
+
+def test_16_bit_grey_is_scaled_to_8_bits_not_clipped():
+    levels = np.array([[0, 257, 25700, 65535]], dtype=np.uint16)  # 257 * (0, 1, 100, 255)
+    rgb = np.asarray(pil_to_rgb(Image.fromarray(levels)))
+    assert rgb.shape == (1, 4, 3) and rgb[0, :, 0].tolist() == [0, 1, 100, 255]
+    assert (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all()

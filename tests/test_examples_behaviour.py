@@ -1,4 +1,6 @@
-"""What the examples do beyond the smoke run: offline message, --data-dir, seeding, fp32."""
+"""What the examples do beyond the smoke run: offline message, --data-dir, seeding, fp32.
+
+Bad input is in test_examples_input.py, resuming in test_examples_resume.py."""
 
 import sys
 
@@ -56,15 +58,21 @@ def test_data_dir_trains_on_a_folder_of_images(example, extra, image_folder, tmp
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert len(epoch_losses(result.stdout)) == 1
     assert saved_weights(result.stdout, tmp_path).is_file()
-    assert "kNN accuracy" not in result.stdout  # no labels, no test split: no evaluation
+    # No class subfolders, so no labels: one line says so, and nothing is evaluated.
+    (line,) = [line for line in result.stdout.splitlines() if "no evaluation" in line]
+    assert "unlabelled" in line and "subfolder" in line
+    assert "Held-out accuracy" not in result.stdout
 
 
 @pytest.mark.parametrize("example", ["pytorch/simclr.py", "pytorch_lightning/simsiam.py"])
 def test_the_same_seed_gives_the_same_first_loss(example, tmp_path):
+    runs = iter(range(3))
+
     def first_loss(seed: int) -> float:
         command = [sys.executable, str(EXAMPLES / example), "--fake-data", "16"]
         command += ["--epochs", "1", "--batch-size", "8", "--num-workers", "0"]
-        result = run(command + ["--seed", str(seed)], cwd=tmp_path)
+        command += ["--seed", str(seed), "--output-dir", f"run{next(runs)}"]
+        result = run(command, cwd=tmp_path)
         assert result.returncode == 0, result.stderr[-3000:]
         return epoch_losses(result.stdout)[0]
 
@@ -92,6 +100,6 @@ def test_examples_fall_back_to_float32_without_bf16(example, tmp_path):
     output = result.stdout + result.stderr
     assert "bfloat16" not in output and "bf16" not in output.replace("fp32", "")
     if example.startswith("pytorch/"):
-        assert ", fp32" in result.stdout  # the PyTorch examples name their precision
+        assert "(fp32)" in result.stdout  # the PyTorch examples name their precision
     (loss,) = epoch_losses(result.stdout)
     assert np.isfinite(loss)

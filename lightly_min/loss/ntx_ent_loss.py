@@ -25,9 +25,10 @@ class NTXentLoss(nn.Module):
     With ``gather_distributed=True`` and several processes, the negatives come from the global
     batch: every process gathers the embeddings of all processes (with gradients, see
     :func:`lightly_min.utils.dist.gather`) and takes the loss over its own anchors. Together with
-    the gradient averaging of DistributedDataParallel, training with ``W`` processes of batch
-    ``N`` then equals single-process training on batch ``W * N``. Every process must use the
-    same batch size (``drop_last=True``).
+    the gradient averaging of DistributedDataParallel, the loss and its gradients with ``W``
+    processes of batch ``N`` then equal those of one process with batch ``W * N``; BatchNorm
+    layers in the model still normalise per process unless they are SyncBatchNorm. Every
+    process must use the same batch size (``drop_last=True``).
 
     Args:
         temperature: ``t`` above, > 0. SimCLR's CIFAR-10 experiments found 0.5 best (App. B.9).

@@ -9,18 +9,38 @@ import torch
 import torchvision.transforms.functional as TF
 from PIL import Image
 
+#: PIL modes of one channel wider than 8 bits (16-bit PNG and TIFF open as "I;16" or "I").
+WIDE_GREY_MODES = {"I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
+
+
+def pil_to_rgb(image: Image.Image) -> Image.Image:
+    """An RGB copy of a PIL image of any mode (the image itself if it is RGB already).
+
+    Grey becomes three equal channels, alpha is dropped, palettes are looked up. 16-bit grey
+    levels are scaled to 8 bits (``value / 257``); PIL's own conversion would clip them at 255.
+    """
+    if image.mode == "RGB":
+        return image
+    if image.mode in WIDE_GREY_MODES:
+        levels = np.asarray(image, dtype=np.float64) / 257.0
+        image = Image.fromarray(levels.round().clip(0, 255).astype(np.uint8))
+    elif image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")  # PIL warns when a palette with transparency goes to RGB
+    return image.convert("RGB")
+
 
 class ToRGB:
     """Converts an image to an RGB PIL image.
 
-    Accepts a PIL image of any mode (grayscale, palette, RGBA, ...), an image tensor ``(C, H, W)``
-    or ``(H, W)`` with 1, 3 or 4 channels (uint8, or float in [0, 1]), or a numpy array
-    ``(H, W)`` or ``(H, W, C)``. Grayscale becomes three equal channels; alpha is dropped.
+    Accepts a PIL image of any mode (grayscale, 16-bit grayscale, palette, RGBA, ...), an image
+    tensor ``(C, H, W)`` or ``(H, W)`` with 1, 3 or 4 channels (uint8, or float in [0, 1]), or a
+    numpy array ``(H, W)`` or ``(H, W, C)``. Grayscale becomes three equal channels; alpha is
+    dropped. See :func:`pil_to_rgb`.
     """
 
     def __call__(self, image: Any) -> Image.Image:
         if isinstance(image, Image.Image):
-            return image if image.mode == "RGB" else image.convert("RGB")
+            return pil_to_rgb(image)
         if isinstance(image, torch.Tensor | np.ndarray):
             channels_last = isinstance(image, np.ndarray)
             shape = tuple(image.shape)

@@ -61,15 +61,19 @@ def knn_predict(
 
 @torch.no_grad()
 def embed(
-    backbone: nn.Module, loader: Iterable, device: torch.device | str, desc: str = "embed"
+    backbone: nn.Module,
+    loader: Iterable,
+    device: torch.device | str,
+    desc: str = "embed",
+    progress: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """L2-normalised features ``(N, D)`` and labels ``(N,)`` of every image in ``loader``.
 
     ``loader`` yields ``(images, labels, ...)`` with images ``(B, C, H, W)``; the backbone's
-    output is flattened to ``(B, D)``.
+    output is flattened to ``(B, D)``. ``progress`` shows a progress bar labelled ``desc``.
     """
     features, labels = [], []
-    for images, targets, *_ in progress_bar(loader, desc=desc):
+    for images, targets, *_ in progress_bar(loader, desc=desc, disable=not progress):
         if not isinstance(images, torch.Tensor):
             raise TypeError(
                 "kNN evaluation needs batches of single images (B, C, H, W), got "
@@ -82,6 +86,27 @@ def embed(
     return torch.cat(features), torch.cat(labels)
 
 
+def knn_accuracy_on_features(
+    train_features: torch.Tensor,
+    train_labels: torch.Tensor,
+    test_features: torch.Tensor,
+    test_labels: torch.Tensor,
+    num_classes: int,
+    knn_k: int = 200,
+    knn_t: float = 0.1,
+) -> float:
+    """Top-1 accuracy of :func:`knn_predict` on L2-normalised features ``(M, D)``, with the
+    ``(N, D)`` train features and their labels as the bank."""
+    correct = 0
+    for start in range(0, len(test_features), 1024):  # in chunks: similarities are B x N
+        query = test_features[start : start + 1024]
+        prediction = knn_predict(query, train_features.T, train_labels, num_classes, knn_k, knn_t)[
+            :, 0
+        ]
+        correct += (prediction == test_labels[start : start + 1024]).sum().item()
+    return correct / len(test_features)
+
+
 def knn_accuracy(
     backbone: nn.Module,
     train_loader: Iterable,
@@ -90,12 +115,13 @@ def knn_accuracy(
     knn_k: int = 200,
     knn_t: float = 0.1,
     device: torch.device | str | None = None,
+    progress: bool = True,
 ) -> float:
     """Top-1 kNN accuracy of ``backbone``'s features on ``test_loader``.
 
     The features of ``train_loader`` form the bank; each test image gets the class that
     :func:`knn_predict` ranks first. The backbone runs in eval mode without gradients and gets
-    its mode back afterwards. Progress bars show the two passes.
+    its mode back afterwards.
 
     Args:
         backbone: Maps images ``(B, C, H, W)`` to features ``(B, D)`` (or ``(B, D, 1, 1)``).
@@ -104,6 +130,7 @@ def knn_accuracy(
         knn_k, knn_t: See :func:`knn_predict`.
         device: Where to compute; defaults to the device of the backbone's parameters
             (CPU for a backbone without parameters).
+        progress: Whether to show progress bars for the two passes.
 
     Returns:
         The fraction of test images classified correctly, in [0, 1].
@@ -113,15 +140,10 @@ def knn_accuracy(
     was_training = backbone.training
     backbone.eval()
     try:
-        bank, bank_labels = embed(backbone, train_loader, device, desc="kNN bank")
-        test, test_labels = embed(backbone, test_loader, device, desc="kNN test")
+        bank, bank_labels = embed(backbone, train_loader, device, "kNN bank", progress)
+        test, test_labels = embed(backbone, test_loader, device, "kNN test", progress)
     finally:
         backbone.train(was_training)
     if num_classes is None:
         num_classes = int(bank_labels.max()) + 1
-    correct = 0
-    for start in range(0, len(test), 1024):  # in chunks: the similarity matrix is B x N
-        query = test[start : start + 1024]
-        prediction = knn_predict(query, bank.T, bank_labels, num_classes, knn_k, knn_t)[:, 0]
-        correct += (prediction == test_labels[start : start + 1024]).sum().item()
-    return correct / len(test)
+    return knn_accuracy_on_features(bank, bank_labels, test, test_labels, num_classes, knn_k, knn_t)
