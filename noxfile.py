@@ -1,4 +1,5 @@
-"""Sessions: ``nox -s docs examples`` (the main job), ``tests``, ``lint`` and ``bench``.
+"""Sessions: ``nox -s docs examples`` (the main job), ``tests``, ``lint``, and, not in CI,
+``bench``, ``tutorials`` (runs the tutorials at full scale) and ``notebooks``.
 
 PyTorch takes about 5 GB per virtual environment, so ``tests``, ``examples`` and ``docs`` share
 one, kept with nox's environments outside the clone (``~/.cache/lightly_min/nox``, or
@@ -27,7 +28,7 @@ nox.options.sessions = ["lint", "tests", "docs", "examples"]
 ROOT = Path(__file__).parent
 # The pair that installs on the project's machines (x86_64, Python 3.11, from local wheels).
 TORCH = ["torch==2.14.1", "torchvision==0.29.1"]
-EXTRAS = "lightning,test,docs"
+EXTRAS = "lightning,tutorials,test,docs"
 
 
 def shared_python(session: nox.Session) -> str:
@@ -64,9 +65,46 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none")
 def examples(session: nox.Session) -> None:
-    """Smoke-runs every example that a docs page includes (CPU, noise images, few steps)."""
+    """Smoke-runs every example that a docs page includes (CPU, noise images, few steps),
+    every tutorial at smoke scale, and every notebook in a Jupyter kernel.
+
+    ``nox -s examples -- --gpu`` runs the examples on CUDA instead (all visible GPUs for the
+    distributed ones).
+    """
     selected = ["-m", "smoke or includes", "-v", "--durations=0"]
     python(session, "-m", "pytest", *selected, *session.posargs)
+
+
+@nox.session(venv_backend="none", default=False)
+def tutorials(session: nox.Session) -> None:
+    """Runs the tutorials at full scale (minutes each) and stores their pages, pictures and
+    notebooks in docs/tutorials/, which the docs build uses: commit them.
+
+    ``nox -s tutorials -- simsiam_digits`` reruns only the tutorials named.
+    """
+    stored = ROOT / "docs" / "tutorials"
+    names = session.posargs or [path.stem for path in (ROOT / "tutorials").glob("*.py")]
+    for name in names:  # without its checksum, sphinx-gallery runs a tutorial again
+        (stored / f"{name}.py.md5").unlink(missing_ok=True)
+    html = ROOT / "docs" / "_build" / "html"
+    shutil.rmtree(html.parent, ignore_errors=True)
+    # What each page says of its run: this command, the date, the hardware and versions.
+    record = (
+        "import json, sys, torch; from benchmarks.environment import describe_run; "
+        "gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None; "
+        "run = {**describe_run(), 'command': 'nox -s tutorials', 'gpu': gpu}; "
+        "[open(f'docs/tutorials/{name}.run.json', 'w').write(json.dumps(run, indent=1)) "
+        "for name in sys.argv[1:]]"
+    )
+    python(session, "-c", record, *names)
+    build = ["-m", "sphinx", "-b", "html", "-W", "--keep-going", "-n", "docs", str(html)]
+    python(session, *build, LIGHTLY_MIN_RUN_TUTORIALS="1")
+
+
+@nox.session(venv_backend="none", default=False)
+def notebooks(session: nox.Session) -> None:
+    """Writes the examples' notebooks (examples/notebooks/) from the example scripts."""
+    python(session, str(ROOT / "docs" / "_ext" / "notebooks.py"))
 
 
 @nox.session(venv_backend="none")
@@ -97,7 +135,8 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
-    """Benchmarks (minutes, not in CI): learning on MNIST digits and speed against lightly."""
+    """Benchmarks (about two hours, not in CI): the tutorials with three seeds, the examples
+    against lightly, the SimSiam step against the machine's peak. See benchmarks/README.md."""
     session.install(*TORCH)
-    session.install("-e", ".[lightning]", "-r", "benchmarks/requirements.txt")
-    session.run("python", "benchmarks/run.py", *session.posargs)
+    session.install("-e", ".[lightning,tutorials]", "-r", "benchmarks/requirements.txt")
+    session.run("python", "-m", "benchmarks", *session.posargs)

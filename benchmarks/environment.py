@@ -68,7 +68,7 @@ def describe_run() -> dict[str, Any]:
     """The exact command, the date (UTC), hardware, versions and torch's CPU settings."""
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
     return {
-        "command": shlex.join(["python", *sys.argv]),
+        "command": shlex.join(["python", "-m", "benchmarks", *sys.argv[1:]]),
         "python_executable": sys.executable,
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "hardware": cpu_info(),

@@ -3,9 +3,9 @@ to run one the way its header says."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
-import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -33,22 +33,30 @@ def literalincludes() -> list[tuple[Path, Path]]:
     return found
 
 
+FLAVOURS = ["pytorch", "pytorch_lightning", "pytorch_lightning_distributed"]
+
+
 def example_files() -> list[Path]:
     return sorted(EXAMPLES.rglob("*.py"))
 
 
+def methods() -> list[str]:
+    """Every method of the project: one script per method in examples/pytorch/."""
+    return sorted(path.stem for path in (EXAMPLES / "pytorch").glob("*.py"))
+
+
 def smoke_command(example: Path) -> list[str]:
-    """The command after 'Smoke:' in the example's header, with this Python and the full path."""
-    header = example.read_text().split("\nimport ", 1)[0].splitlines()
-    start = next(i for i, line in enumerate(header) if line.startswith("# Smoke:"))
-    text = header[start].removeprefix("# Smoke:")
-    for line in header[start + 1 :]:
-        if not line.startswith("#" + " " * 10):
-            break
-        text += " " + line[1:]
-    words = shlex.split(text.split("(")[0])
-    assert words[:2] == ["python", example.name], f"unexpected smoke command in {example}"
-    return [sys.executable, str(example), *words[2:]]
+    """The command after 'Smoke:' in the example's header, with this Python and the full path
+    (parsed as docs/_ext/notebooks.py parses it for the notebooks' last cell)."""
+    return [sys.executable, str(example), *notebooks().smoke_arguments(example.read_text())]
+
+
+def notebooks():
+    """docs/_ext/notebooks.py, loaded by path."""
+    spec = importlib.util.spec_from_file_location("notebooks", DOCS / "_ext" / "notebooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def run(command: list[str], cwd: Path, timeout: float = 300, gpu: bool = False, **env: str):

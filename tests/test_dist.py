@@ -28,6 +28,24 @@ def test_print_rank_zero_prints_in_a_single_process(capsys):
     assert capsys.readouterr().out == "hello 1\n"
 
 
+def test_rank_zero_only_runs_on_rank_zero(monkeypatch):
+    calls = []
+    record = lm_dist.rank_zero_only(lambda value: calls.append(value) or value)
+    assert record(1) == 1
+    monkeypatch.setattr(lm_dist, "rank", lambda: 1)
+    assert record(2) is None
+    assert calls == [1]
+
+
+def test_eye_rank_marks_each_samples_own_column(monkeypatch):
+    assert torch.equal(lm_dist.eye_rank(2), torch.eye(2, dtype=torch.bool))
+    monkeypatch.setattr(lm_dist, "rank", lambda: 1)
+    monkeypatch.setattr(lm_dist, "world_size", lambda: 3)
+    expected = torch.zeros(2, 6, dtype=torch.bool)
+    expected[0, 2] = expected[1, 3] = True  # rank 1's samples are columns 2 and 3
+    assert torch.equal(lm_dist.eye_rank(2, device="cpu"), expected)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -100,3 +118,42 @@ def test_gather_returns_all_slices_and_sums_their_gradients():
 @pytest.mark.skipif(not dist.is_available(), reason="needs torch.distributed")
 def test_gathered_ntxent_under_ddp_equals_single_process_on_the_whole_batch():
     run_on_two_processes(ntxent_worker)
+
+
+def momentum_worker(rank: int, port: int) -> None:
+    """BYOL's target network under DDP: each process updates its own copy from the online
+    weights, which DDP keeps equal, so the copies stay equal and follow the EMA by hand."""
+    import copy
+
+    from lightly_min.models.utils import deactivate_requires_grad, update_momentum
+
+    init(rank, port)
+    try:
+        torch.manual_seed(0)  # the same initial weights on both processes
+        online = nn.Linear(4, 2)
+        target = copy.deepcopy(online)
+        deactivate_requires_grad(target)
+        ddp = nn.parallel.DistributedDataParallel(online)
+        optimizer = torch.optim.SGD(ddp.parameters(), lr=0.5)
+        expected = [p.detach().clone() for p in target.parameters()]
+        torch.manual_seed(1 + rank)  # different data on each process
+        for m in (0.9, 0.5, 0.99):
+            update_momentum(ddp.module, target, m)
+            expected = [m * e + (1 - m) * p.detach() for e, p in zip(expected, online.parameters())]
+            loss = (ddp(torch.randn(3, 4)) - target(torch.randn(3, 4))).pow(2).mean()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        for param, by_hand in zip(target.parameters(), expected):
+            torch.testing.assert_close(param, by_hand)
+            everyone = [torch.empty_like(param) for _ in range(WORLD_SIZE)]
+            dist.all_gather(everyone, param.detach().contiguous())
+            assert torch.equal(everyone[0], everyone[1])  # the same target on every process
+        assert not any(p.requires_grad for p in target.parameters())
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.mark.skipif(not dist.is_available(), reason="needs torch.distributed")
+def test_momentum_targets_under_ddp_stay_equal_and_follow_the_ema():
+    run_on_two_processes(momentum_worker)

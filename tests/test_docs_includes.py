@@ -4,7 +4,7 @@ Runs in `nox -s tests`, `nox -s examples` and `nox -s docs` (marker: includes); 
 """
 
 import pytest
-from examples_support import EXAMPLES, example_files, literalincludes
+from examples_support import DOCS, EXAMPLES, FLAVOURS, ROOT, example_files, literalincludes, methods
 
 pytestmark = pytest.mark.includes
 
@@ -23,10 +23,18 @@ def test_every_example_is_included_by_a_docs_page():
 
 
 def test_each_method_page_includes_its_three_flavours():
-    for method in ["simsiam", "fastsiam", "simclr"]:
+    for method in methods():
         page_targets = [t for p, t in literalincludes() if p.stem == method]
         expected = [EXAMPLES / flavour / f"{method}.py" for flavour in FLAVOURS]
         assert page_targets == expected, method
 
 
-FLAVOURS = ["pytorch", "pytorch_lightning", "pytorch_lightning_distributed"]
+def test_every_method_has_its_flavours_page_tutorial_and_place_in_the_index():
+    """What README.md's "Adding a method" lists, for every script in examples/pytorch/."""
+    index = (DOCS / "index.rst").read_text()
+    for method in methods():
+        for flavour in FLAVOURS:
+            assert (EXAMPLES / flavour / f"{method}.py").is_file(), (method, flavour)
+        assert (DOCS / "methods" / f"{method}.rst").is_file(), method
+        assert f"   methods/{method}\n" in index, method
+        assert (ROOT / "tutorials" / f"{method}_digits.py").is_file(), method

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-from examples_support import EXAMPLES, ROOT
+from examples_support import EXAMPLES, ROOT, methods
 
 pytestmark = pytest.mark.docs_build
 
-METHODS = ["simsiam", "fastsiam", "simclr"]
+METHODS = methods()
 TABS = {
     "PyTorch": "pytorch",
     "Lightning": "pytorch_lightning",
@@ -54,15 +54,45 @@ def test_method_page_has_three_tabs_showing_the_whole_example_files(method, html
         assert code == example_text(method, label)
         command = panel.select("div.highlight-console pre")[0].get_text()
         assert f"examples/{TABS[label]}/{method}.py" in command
+        (notebook,) = panel.select(".notebook-links a.download")
+        assert notebook["href"].endswith(f"/{method}.ipynb")
+        downloaded = html_dir / "methods" / notebook["href"]
+        assert (
+            downloaded.read_text()
+            == (EXAMPLES / "notebooks" / TABS[label] / f"{method}.ipynb").read_text()
+        )
+        assert not panel.select("img.colab-badge")  # no public repository URL is configured
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_method_page_shows_its_tutorials_pictures_before_the_code(method, html_dir):
+    page = BeautifulSoup((html_dir / "methods" / f"{method}.html").read_text(), "html.parser")
+    section = page.find(id="tutorial")
+    link = section.select_one(f'a[href="../tutorials/{method}_digits.html#tutorial-{method}"]')
+    assert link is not None
+    images = [img["src"] for img in section.select("img")]
+    assert images and all((html_dir / "methods" / src).is_file() for src in images)
+    code = page.find(id="code")
+    assert section.sourceline < code.sourceline
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_tutorial_page_has_its_pictures_numbers_and_notebook(method, html_dir):
+    path = html_dir / "tutorials" / f"{method}_digits.html"
+    page = BeautifulSoup(path.read_text(), "html.parser")
+    assert len(page.select("img.sphx-glr-single-img, img.sphx-glr-multi-img")) >= 5
+    assert all((path.parent / img["src"]).is_file() for img in page.select("img"))
+    assert "held-out accuracy" in page.get_text()
+    notebooks = {a["href"].rsplit("/", 1)[-1] for a in page.select("a.download")}
+    assert f"{method}_digits.ipynb" in notebooks and f"{method}_digits.py" in notebooks
 
 
 def test_benchmarks_page_shows_the_results_file(html_dir):
-    """Every table on the page holds the cells of results.json, and the plots are there."""
+    """Every table on the page holds the cells of results.json and the tuning log, every
+    quoted figure is there, and so is the plot."""
     import json
-    import sys
 
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    import report
+    from benchmarks import report
 
     results = json.loads((ROOT / "benchmarks" / "results" / "results.json").read_text())
     page = BeautifulSoup((html_dir / "benchmarks.html").read_text(), "html.parser")
@@ -70,15 +100,16 @@ def test_benchmarks_page_shows_the_results_file(html_dir):
         [[cell.get_text(strip=True) for cell in row.select("th, td")] for row in table("tr")]
         for table in page.select("table.benchmark-table")
     ]
-    for name, make in report.TABLES.items():
-        header, rows = make(results)
-        assert [header, *rows] in shown, f"table {name!r} is not on the page as in results.json"
+    tables = {name: make(results) for name, make in report.TABLES.items()}
+    tables["tuning"] = report.tuning_table(report.read_tuning_log())
+    for name, (header, rows) in tables.items():
+        assert rows and [header, *rows] in shown, f"table {name!r} is not on the page"
     text = page.get_text()
-    assert f"({report.figures(results)['pixel_knn']})" in text
+    for method in METHODS:
+        assert report.figures(results)[f"{method}_knn"] in text
     images = {Path(img["src"]).name for img in page.select("img")}
-    assert {"knn_per_epoch.png", "throughput.png"} <= images
-    for img in page.select("img"):
-        assert (html_dir / img["src"]).is_file()
+    assert "knn_per_epoch.png" in images
+    assert all((html_dir / img["src"]).is_file() for img in page.select("img"))
 
 
 # ---- in a browser ----------------------------------------------------------------------
@@ -154,9 +185,10 @@ def test_clicking_each_tab_shows_its_code(method, page, server):
 
 
 def test_the_chosen_tab_persists_on_the_next_method_page(page, server):
-    page.goto(f"{server}/methods/simsiam.html")
+    first, *others = METHODS
+    page.goto(f"{server}/methods/{first}.html")
     page.get_by_role("tab", name="Lightning Distributed", exact=True).click()
-    for method in ["fastsiam", "simclr"]:
+    for method in others:
         page.goto(f"{server}/methods/{method}.html")
         selected = [name for name, sel, _ in tab_state(page) if sel]
         assert selected == ["Lightning Distributed"], method

@@ -82,9 +82,13 @@ def test_ntxent_rejects_views_of_different_shapes():
         NTXentLoss()(torch.randn(4, 8), torch.randn(5, 8))
 
 
-def test_ntxent_rejects_a_single_sample():
-    with pytest.raises(ValueError, match="at least 2 images"):
-        NTXentLoss()(torch.randn(1, 8), torch.randn(1, 8))
+def test_ntxent_of_a_single_sample_is_zero_without_gradient_as_in_lightly():
+    # One image: its other view is the only candidate, so -log(e^s / e^s) = 0 for any s.
+    z0 = torch.randn(1, 8, requires_grad=True)
+    loss = NTXentLoss()(z0, torch.randn(1, 8))
+    loss.backward()
+    assert loss.item() == 0.0
+    assert torch.equal(z0.grad, torch.zeros_like(z0))
 
 
 def test_ntxent_gather_without_torch_distributed_is_rejected(monkeypatch):

@@ -22,3 +22,9 @@ def test_cuda_without_a_gpu_and_other_devices_fall_back_to_float32():
         assert bf16_supported("cuda") is False
     assert bf16_supported("meta") is False
     assert bf16_supported(torch.device("cpu")) == bf16_supported("cpu")
+
+
+def test_torch_releases_without_the_private_cpu_queries_fall_back_to_float32(monkeypatch):
+    for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
+        monkeypatch.delattr(torch.cpu, name, raising=False)
+    assert bf16_supported("cpu") is False

@@ -6,6 +6,9 @@ from PIL import Image
 
 from lightly_min.transforms import (
     IMAGENET_NORMALIZE,
+    BYOLTransform,
+    BYOLView1Transform,
+    BYOLView2Transform,
     FastSiamTransform,
     GaussianBlur,
     MultiViewTransform,
@@ -13,10 +16,12 @@ from lightly_min.transforms import (
     SimCLRTransform,
     SimSiamTransform,
 )
-from lightly_min.transforms.fast_siam_transform import FastSiamTransform as LightlyNamedFastSiam
-from lightly_min.transforms.fastsiam_transform import FastSiamTransform as FastSiamFromModule
+from lightly_min.transforms.byol_transform import BYOLTransform as BYOLFromModule
+from lightly_min.transforms.fast_siam_transform import FastSiamTransform as FastSiamFromModule
 from lightly_min.transforms.simclr_transform import SimCLRTransform as SimCLRFromModule
+from lightly_min.transforms.simclr_transform import SimCLRViewTransform
 from lightly_min.transforms.simsiam_transform import SimSiamTransform as SimSiamFromModule
+from lightly_min.transforms.simsiam_transform import SimSiamViewTransform
 
 MEAN = torch.tensor(IMAGENET_NORMALIZE["mean"]).view(3, 1, 1)
 STD = torch.tensor(IMAGENET_NORMALIZE["std"]).view(3, 1, 1)
@@ -37,10 +42,51 @@ def step(transform, kind):
     return [s for s in found if isinstance(s, kind)]
 
 
-def test_modules_export_the_same_classes():
+def test_modules_export_the_same_classes_under_lightlys_module_names():
     assert SimCLRFromModule is SimCLRTransform
     assert SimSiamFromModule is SimSiamTransform
-    assert FastSiamFromModule is FastSiamTransform is LightlyNamedFastSiam
+    assert FastSiamFromModule is FastSiamTransform
+    assert BYOLFromModule is BYOLTransform
+
+
+def test_method_transforms_are_views_of_their_view_transforms():
+    assert all(isinstance(v, SimCLRViewTransform) for v in SimCLRTransform().transforms)
+    assert all(isinstance(v, SimSiamViewTransform) for v in SimSiamTransform().transforms)
+    assert all(isinstance(v, SimSiamViewTransform) for v in FastSiamTransform().transforms)
+    view_1, view_2 = BYOLTransform().transforms
+    assert isinstance(view_1, BYOLView1Transform) and isinstance(view_2, BYOLView2Transform)
+
+
+def test_byol_views_are_asymmetric_as_in_the_paper():
+    """Table 6 of BYOL: blur with probability 1.0 and 0.1, solarization 0.0 and 0.2."""
+    view_1, view_2 = BYOLTransform().transforms
+    blur_1, blur_2 = (
+        [s for s in view.transform.transforms if isinstance(s, GaussianBlur)][0]
+        for view in (view_1, view_2)
+    )
+    assert (blur_1.prob, blur_2.prob) == (1.0, 0.1)
+    solarize_1 = [s for s in view_1.transform.transforms if isinstance(s, RandomSolarization)]
+    (solarize_2,) = [s for s in view_2.transform.transforms if isinstance(s, RandomSolarization)]
+    assert solarize_1 == [] and solarize_2.p == 0.2
+    jitter = [t for s in view_1.transform.transforms if isinstance(s, T.RandomApply)
+              for t in s.transforms][0]  # fmt: skip
+    assert jitter.brightness == pytest.approx((0.6, 1.4))
+    assert jitter.saturation == pytest.approx((0.8, 1.2))
+
+
+def test_byol_second_view_solarizes_about_one_image_in_five():
+    # Everything else off: a bright grey image comes out inverted (solarized) or unchanged.
+    settings = dict(input_size=4, cj_prob=0, random_gray_scale=0, gaussian_blur=0, hf_prob=0)
+    transform = BYOLTransform(
+        BYOLView1Transform(**settings, normalize=None),
+        BYOLView2Transform(**settings, normalize=None),
+    )
+    torch.manual_seed(0)
+    image = Image.new("RGB", (4, 4), (200, 200, 200))
+    firsts, seconds = zip(*[transform(image) for _ in range(400)])
+    assert all(torch.allclose(v, torch.full_like(v, 200 / 255)) for v in firsts)
+    solarized = sum(torch.allclose(v, torch.full_like(v, 55 / 255)) for v in seconds)
+    assert 50 <= solarized <= 110  # binomial(400, 0.2): mean 80, std 8
 
 
 @pytest.mark.parametrize(

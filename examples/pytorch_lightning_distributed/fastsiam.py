@@ -46,8 +46,9 @@ from torchvision import transforms as T
 from lightly_min.data.training_data import load_training_data
 from lightly_min.errors import InputError
 from lightly_min.loss import NegativeCosineSimilarity
-from lightly_min.models.modules import ProjectionHead, SimSiamPredictionHead
-from lightly_min.transforms import IMAGENET_NORMALIZE, FastSiamTransform
+from lightly_min.models.modules.heads import ProjectionHead, SimSiamPredictionHead
+from lightly_min.transforms import FastSiamTransform
+from lightly_min.transforms.utils import IMAGENET_NORMALIZE
 from lightly_min.utils.benchmarking import evaluate_backbone
 from lightly_min.utils.checkpoint import check_output_dir
 from lightly_min.utils.debug import std_of_l2_normalized

@@ -47,7 +47,8 @@ from lightly_min.data.training_data import load_training_data
 from lightly_min.errors import InputError
 from lightly_min.loss import NTXentLoss
 from lightly_min.models.modules import SimCLRProjectionHead
-from lightly_min.transforms import IMAGENET_NORMALIZE, SimCLRTransform
+from lightly_min.transforms import SimCLRTransform
+from lightly_min.transforms.utils import IMAGENET_NORMALIZE
 from lightly_min.utils.benchmarking import evaluate_backbone
 from lightly_min.utils.checkpoint import check_output_dir
 from lightly_min.utils.debug import std_of_l2_normalized

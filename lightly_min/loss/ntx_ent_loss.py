@@ -30,6 +30,9 @@ class NTXentLoss(nn.Module):
     layers in the model still normalise per process unless they are SyncBatchNorm. Every
     process must use the same batch size (``drop_last=True``).
 
+    A batch of one image has no negatives: the positive is the only candidate, the loss is 0
+    and gives no gradient, as in lightly. Train with batches of two or more.
+
     Args:
         temperature: ``t`` above, > 0. SimCLR's CIFAR-10 experiments found 0.5 best (App. B.9).
         gather_distributed: Whether to draw negatives from the batches of all processes.
@@ -63,11 +66,6 @@ class NTXentLoss(nn.Module):
             )
         n = out0.shape[0]
         world_size = lm_dist.world_size() if self.gather_distributed else 1
-        if n * world_size < 2:
-            raise ValueError(
-                "NTXentLoss needs at least 2 images per batch: the other images are the "
-                f"negatives. Got a batch of {n}; use a larger batch (and drop_last=True)."
-            )
 
         # In float32 even under autocast: small differences in similarity matter after / t.
         with torch.autocast(device_type=out0.device.type, enabled=False):

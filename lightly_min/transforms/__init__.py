@@ -1,23 +1,33 @@
 """Image augmentations that turn one image into several views."""
 
-from lightly_min.transforms.fastsiam_transform import FastSiamTransform
+from lightly_min.transforms.byol_transform import (
+    BYOLTransform,
+    BYOLView1Transform,
+    BYOLView2Transform,
+)
+from lightly_min.transforms.fast_siam_transform import FastSiamTransform
 from lightly_min.transforms.gaussian_blur import GaussianBlur
 from lightly_min.transforms.multi_view_transform import MultiViewTransform
 from lightly_min.transforms.rgb import ToRGB
-from lightly_min.transforms.simclr_transform import SimCLRTransform
-from lightly_min.transforms.simsiam_transform import SimSiamTransform
+from lightly_min.transforms.simclr_transform import SimCLRTransform, SimCLRViewTransform
+from lightly_min.transforms.simsiam_transform import SimSiamTransform, SimSiamViewTransform
 from lightly_min.transforms.solarize import RandomSolarization
 from lightly_min.transforms.utils import IMAGENET_NORMALIZE
 from lightly_min.transforms.view_transform import ViewTransform
 
 __all__ = [
     "IMAGENET_NORMALIZE",
+    "BYOLTransform",
+    "BYOLView1Transform",
+    "BYOLView2Transform",
     "FastSiamTransform",
     "GaussianBlur",
     "MultiViewTransform",
     "RandomSolarization",
     "SimCLRTransform",
+    "SimCLRViewTransform",
     "SimSiamTransform",
+    "SimSiamViewTransform",
     "ToRGB",
     "ViewTransform",
 ]

@@ -1,4 +1,4 @@
-"""The augmentation pipeline of one view, shared by SimCLR, SimSiam and FastSiam."""
+"""The augmentation pipeline of one view, shared by every method's view transforms."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import torchvision.transforms as T
 
 from lightly_min.transforms.gaussian_blur import GaussianBlur
 from lightly_min.transforms.rgb import ToRGB
+from lightly_min.transforms.solarize import RandomSolarization
 
 
 class ViewTransform:
@@ -16,8 +17,10 @@ class ViewTransform:
 
     In order, each applied only when its probability is above zero: random resized crop to
     ``input_size`` (area ``min_scale`` to 1), rotation, horizontal and vertical flips, colour
-    jitter, grayscale, Gaussian blur, conversion to a float tensor and normalisation. Every
-    step is a torchvision transform, but the blur (:class:`~.gaussian_blur.GaussianBlur`).
+    jitter, grayscale, Gaussian blur, solarization, conversion to a float tensor and
+    normalisation. Every step is a torchvision transform, but the blur
+    (:class:`~.gaussian_blur.GaussianBlur`). The methods' view transforms
+    (:class:`~.simclr_transform.SimCLRViewTransform` and its siblings) give it their defaults.
     Colour-jitter strengths are ``cj_strength`` times ``cj_bright``, ``cj_contrast``,
     ``cj_sat`` and ``cj_hue``.
 
@@ -45,6 +48,7 @@ class ViewTransform:
         rr_prob: float,
         rr_degrees: float | tuple[float, float] | None,
         normalize: dict[str, list[float]] | None,
+        solarization_prob: float = 0.0,
     ) -> None:
         steps: list[Any] = [ToRGB(), T.RandomResizedCrop(input_size, scale=(min_scale, 1.0))]
         if rr_prob > 0:
@@ -66,6 +70,8 @@ class ViewTransform:
             steps.append(T.RandomGrayscale(p=random_gray_scale))
         if gaussian_blur > 0:
             steps.append(GaussianBlur(prob=gaussian_blur, sigmas=sigmas))
+        if solarization_prob > 0:
+            steps.append(RandomSolarization(prob=solarization_prob))
         steps.append(T.ToTensor())
         if normalize is not None:
             steps.append(T.Normalize(mean=normalize["mean"], std=normalize["std"]))

@@ -5,7 +5,9 @@ Every function works without an initialised process group: then there is one pro
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import torch
 import torch.distributed as dist
@@ -67,7 +69,33 @@ def gather(x: torch.Tensor) -> tuple[torch.Tensor, ...]:
     return GatherLayer.apply(x)
 
 
+def eye_rank(n: int, device: torch.device | str | None = None) -> torch.Tensor:
+    """A boolean ``(n, n * world_size())`` matrix that is True at ``(i, rank() * n + i)``.
+
+    It marks, for each of this process's ``n`` samples, its own column among the gathered
+    samples of all processes (ordered by rank): the self-similarities that a contrastive loss
+    over gathered features leaves out. Allocated on ``device``.
+    """
+    columns = torch.arange(n, device=device) + rank() * n
+    mask = torch.zeros(n, n * world_size(), dtype=torch.bool, device=device)
+    mask[torch.arange(n, device=device), columns] = True
+    return mask
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def rank_zero_only(fn: F) -> F:
+    """Decorates ``fn`` to run on the process of rank 0 only; elsewhere it returns None."""
+
+    @functools.wraps(fn)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        return fn(*args, **kwargs) if rank() == 0 else None
+
+    return wrapped  # type: ignore[return-value]
+
+
+@rank_zero_only
 def print_rank_zero(*args: Any, **kwargs: Any) -> None:
     """``print`` on the process of rank 0 only."""
-    if rank() == 0:
-        print(*args, **kwargs)
+    print(*args, **kwargs)

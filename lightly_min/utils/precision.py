@@ -16,6 +16,8 @@ def bf16_supported(device: str | torch.device) -> bool:
     if device_type == "cuda":
         return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
     if device_type == "cpu":
-        # torch.cpu offers no public query for these instruction sets.
-        return torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+        # torch.cpu offers no public query for these instruction sets, and its private ones
+        # are missing from some releases: without them, assume no native bf16.
+        checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+        return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
     return False

@@ -1,6 +1,8 @@
 """Heads that sit on top of a backbone: ``lightly_min.models.modules.heads``."""
 
 from lightly_min.models.modules.heads import (
+    BYOLPredictionHead,
+    BYOLProjectionHead,
     ProjectionHead,
     SimCLRProjectionHead,
     SimSiamPredictionHead,
@@ -8,6 +10,8 @@ from lightly_min.models.modules.heads import (
 )
 
 __all__ = [
+    "BYOLPredictionHead",
+    "BYOLProjectionHead",
     "ProjectionHead",
     "SimCLRProjectionHead",
     "SimSiamPredictionHead",

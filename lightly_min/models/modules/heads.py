@@ -147,3 +147,35 @@ class SimCLRProjectionHead(ProjectionHead):
             (dims[-2], output_dim, nn.BatchNorm1d(output_dim) if batch_norm else None, None)
         )
         super().__init__(blocks)
+
+
+class BYOLProjectionHead(ProjectionHead):
+    """BYOL's projection MLP (Grill et al., 2020, arXiv:2006.07733, Sec. 3.3).
+
+    ``Linear-BN-ReLU`` to ``hidden_dim``, then a Linear with bias to ``output_dim``.
+
+    Shapes: ``(N, input_dim) -> (N, output_dim)``.
+    """
+
+    def __init__(self, input_dim: int = 2048, hidden_dim: int = 4096, output_dim: int = 256):
+        super().__init__(
+            [
+                (input_dim, hidden_dim, nn.BatchNorm1d(hidden_dim), nn.ReLU(inplace=True)),
+                (hidden_dim, output_dim, None, None),
+            ]
+        )
+
+
+class BYOLPredictionHead(ProjectionHead):
+    """BYOL's predictor, the same MLP shape as :class:`BYOLProjectionHead` (Sec. 3.3).
+
+    Shapes: ``(N, input_dim) -> (N, output_dim)``.
+    """
+
+    def __init__(self, input_dim: int = 256, hidden_dim: int = 4096, output_dim: int = 256):
+        super().__init__(
+            [
+                (input_dim, hidden_dim, nn.BatchNorm1d(hidden_dim), nn.ReLU(inplace=True)),
+                (hidden_dim, output_dim, None, None),
+            ]
+        )

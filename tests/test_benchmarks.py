@@ -1,0 +1,88 @@
+"""The benchmarks measure the code that ships: the examples, as they are, and the tutorials."""
+
+import difflib
+import sys
+
+import pytest
+import torch
+from examples_support import EXAMPLES, methods, run
+
+from benchmarks import learning, report, roofline, speed
+
+
+def test_the_benchmarks_cover_every_method_with_its_example_and_tutorial():
+    assert learning.methods() == methods()
+    for method in methods():
+        assert speed.example(method) == EXAMPLES / "pytorch" / f"{method}.py"
+        assert learning.tutorial(method).is_file()
+
+
+@pytest.mark.parametrize("method", methods())
+def test_the_lightly_variant_differs_from_the_example_only_in_building_block_imports(method):
+    ours = speed.example(method).read_text().splitlines()
+    theirs = speed.with_lightly(speed.example(method).read_text()).splitlines()
+    changed = [(a, b) for a, b in zip(ours, theirs) if a != b]
+    assert len(ours) == len(theirs) and changed
+    for before, after in changed:
+        assert before.startswith("from lightly_min.") and before.endswith(
+            after.split(" import ")[1]
+        )
+        module = before.split()[1].removeprefix("lightly_min.")
+        assert module in speed.SHARED_MODULES and after.startswith(f"from lightly.{module} import")
+    kept = [line for line in theirs if line.startswith("from lightly_min.")]
+    assert all(line.split()[1] in HELPERS for line in kept)  # lightly_min-only helpers stay
+    assert not list(difflib.unified_diff(
+        [line for line in ours if not line.startswith("from lightly")],
+        [line for line in theirs if not line.startswith("from lightly")],
+    ))  # fmt: skip
+
+
+HELPERS = {
+    "lightly_min.data.training_data",
+    "lightly_min.errors",
+    "lightly_min.utils",
+    "lightly_min.utils.benchmarking",
+    "lightly_min.utils.checkpoint",
+    "lightly_min.utils.precision",
+}
+
+
+def test_the_speed_run_changes_only_data_length_batch_loader_and_output(tmp_path):
+    command = speed.command(speed.example("simclr"), tmp_path, tmp_path / "out", 64, 2)
+    assert command[:2] == [sys.executable, str(speed.example("simclr"))]
+    options = {word for word in command[2:] if word.startswith("--")}
+    assert options == {"--data-dir", "--epochs", "--batch-size", "--num-workers", "--output-dir"}
+
+
+def test_the_roofline_step_uses_the_examples_model(tmp_path):
+    """The model the roofline times has the parameters and buffers of the example's own
+    checkpoint: same backbone, same heads."""
+    script = roofline.EXAMPLE
+    args = ["--fake-data", "16", "--epochs", "1", "--batch-size", "8", "--num-workers", "0"]
+    result = run([sys.executable, str(script), *args, "--output-dir", "out"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    saved = torch.load(tmp_path / "out" / "checkpoint.pt", weights_only=True)["model"]
+    ours = roofline.example_model().state_dict()
+    assert {k: tuple(v.shape) for k, v in ours.items()} == {
+        k: tuple(v.shape) for k, v in saved.items()
+    }
+
+
+def test_summaries_are_mean_and_sample_std_over_seeds():
+    assert learning.mean_std([1.0, 2.0, 3.0]) == {"mean": 2.0, "std": 1.0}
+    assert learning.mean_std([0.5]) == {"mean": 0.5, "std": 0.0}
+    runs = [
+        {"seed": seed, "epochs": 1, "minutes": 2.0, "wall_seconds": 130.0,
+         "trained": {"knn": knn, "linear_probe": 0.9},
+         "random_init": {"knn": 0.8, "linear_probe": 0.8},
+         "pixels": {"knn": 0.93, "linear_probe": 0.89}, "history": {"knn": [0.8, knn]}}
+        for seed, knn in [(0, 0.94), (1, 0.96)]
+    ]  # fmt: skip
+    summary = learning.summarise(runs)
+    assert summary["trained_knn"]["mean"] == pytest.approx(0.95)
+    assert summary["knn_gain_over_pixels"]["mean"] == pytest.approx(0.02)
+    assert summary["knn_per_epoch"][1]["std"] == pytest.approx(0.0141421, rel=1e-4)
+    header, rows = report.learning_table(
+        {"learning": {"methods": {"simclr": {"summary": summary}}}}
+    )
+    assert rows[0][0] == "SimCLR" and rows[0][4] == "0.950 ± 0.014" and rows[0][-1] == "2.0 ± 1.4"
