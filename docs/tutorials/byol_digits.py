@@ -217,7 +217,7 @@ figure = show_neighbours("before training")
 # online network (an exponential moving average whose momentum rises from 0.99 to 1
 # along a cosine); then each view's online prediction is compared with the other view's
 # target projection by negative cosine similarity; SGD with a cosine schedule. Changes
-# for digits, found by trying (runs b1 to b5 on :doc:`/benchmarks`): as in the SimSiam
+# for digits, found by trying (runs b1 to b7 on :doc:`/benchmarks`): as in the SimSiam
 # tutorial, a learning rate of 0.12 per 256 images and a predictor that learns ten times
 # faster than the encoder and keeps its learning rate; with the predictor at the
 # encoder's rate, the held-out accuracy fell below the untrained network's. A momentum
