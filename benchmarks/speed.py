@@ -83,11 +83,11 @@ def measure(
     if library == "lightly":
         script = scratch / f"{method}_with_lightly.py"
         script.write_text(with_lightly(example(method).read_text()))
-    output_dir = Path(tempfile.mkdtemp(dir=scratch))
-    done = subprocess.run(
-        command(script, images, output_dir, batch_size, epochs),
-        cwd=scratch, capture_output=True, text=True,
-    )  # fmt: skip
+    with tempfile.TemporaryDirectory(dir=scratch) as output_dir:  # weights: not kept
+        done = subprocess.run(
+            command(script, images, Path(output_dir), batch_size, epochs),
+            cwd=scratch, capture_output=True, text=True,
+        )  # fmt: skip
     speeds = [float(found) for _, found in IMAGES_PER_SECOND.findall(done.stdout)]
     if done.returncode != 0 or len(speeds) != epochs:
         raise RuntimeError(f"{script.name} failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")

@@ -4,7 +4,11 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from lightly_min.utils.benchmarking import evaluate_backbone, linear_probe_accuracy
+from lightly_min.utils.benchmarking import (
+    evaluate_backbone,
+    evaluate_features,
+    linear_probe_accuracy,
+)
 
 
 def blobs(n_per_class: int, noise: float, seed: int, dim: int = 6):
@@ -53,3 +57,20 @@ def test_evaluate_backbone_gives_knn_and_linear_probe_and_restores_the_mode():
     accuracy = evaluate_backbone(backbone, train, test, knn_k=5, progress=False)
     assert accuracy == (1.0, 1.0) and accuracy.knn == 1.0 and accuracy.linear_probe == 1.0
     assert backbone.training
+
+
+def test_evaluate_features_votes_by_direction_and_probes_the_features_as_given():
+    """Two classes with the same distribution of directions, told apart only by their length
+    (1 or 5): the kNN vote on L2-normalised features is at chance, the probe is exact."""
+    generator = torch.Generator().manual_seed(0)
+
+    def points(n):
+        directions = torch.tensor([1.0, 1.0]) + 0.3 * torch.randn(2 * n, 2, generator=generator)
+        labels = torch.arange(2).repeat_interleave(n)
+        return directions * (1 + 4 * labels)[:, None], labels
+
+    train, train_labels = points(100)
+    test, test_labels = points(100)
+    accuracy = evaluate_features(train, train_labels, test, test_labels, knn_k=20)
+    assert accuracy.linear_probe == 1.0
+    assert 0.3 < accuracy.knn < 0.7  # chance is 0.5

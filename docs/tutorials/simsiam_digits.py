@@ -35,7 +35,6 @@ import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
 from torch.utils.data import DataLoader
@@ -49,9 +48,8 @@ from lightly_min.transforms import SimSiamTransform
 from lightly_min.utils.benchmarking import (
     embed,
     evaluate_backbone,
+    evaluate_features,
     knn_accuracy,
-    knn_accuracy_on_features,
-    linear_probe_accuracy,
 )
 from lightly_min.utils.debug import std_of_l2_normalized
 from lightly_min.utils.plotting import (
@@ -156,27 +154,18 @@ test_set = DigitDataset(split.test_images, split.test_labels, eval_transform, si
 bank_loader = DataLoader(bank_set, batch_size=500)
 test_loader = DataLoader(test_set, batch_size=500)
 
-train_pixels = torch.tensor(
-    split.train_images.reshape(len(split.train_images), -1) / 255.0
-).float()
-test_pixels = torch.tensor(
-    split.test_images.reshape(len(split.test_images), -1) / 255.0
-).float()
-train_labels, test_labels = (
-    torch.tensor(split.train_labels),
-    torch.tensor(split.test_labels),
+train_pixels, test_pixels = (
+    torch.tensor(images.reshape(len(images), -1) / 255.0).float()  # 784 grey levels
+    for images in (split.train_images, split.test_images)
 )
-pixels_knn = knn_accuracy_on_features(
-    F.normalize(train_pixels.float()), train_labels,
-    F.normalize(test_pixels.float()), test_labels, 10, KNN_K, KNN_T,
+pixels = evaluate_features(
+    train_pixels, torch.tensor(split.train_labels),
+    test_pixels, torch.tensor(split.test_labels), knn_k=KNN_K, knn_t=KNN_T,
 )  # fmt: skip
-pixels_probe = linear_probe_accuracy(
-    train_pixels, train_labels, test_pixels, test_labels
-)
 random_init = evaluate_backbone(
     model.backbone, bank_loader, test_loader, knn_k=KNN_K, knn_t=KNN_T, progress=False
 )
-print(f"raw pixels:  kNN {pixels_knn:.3f}, linear {pixels_probe:.3f}")
+print(f"raw pixels:  kNN {pixels.knn:.3f}, linear {pixels.linear_probe:.3f}")
 print(f"random init: kNN {random_init.knn:.3f}, linear {random_init.linear_probe:.3f}")
 
 # %%
@@ -268,7 +257,7 @@ print(f"{minutes:.1f} minutes of training and evaluation")
 # both baselines. Its first dip is typical: the first steps replace the random network's
 # BatchNorm statistics.
 
-baselines = {"raw pixels": pixels_knn, "random init": random_init.knn}
+baselines = {"raw pixels": pixels.knn, "random init": random_init.knn}
 figure = plot_history(history, baselines, healthy_std=1 / math.sqrt(1024))
 
 # %%
@@ -303,7 +292,7 @@ trained = evaluate_backbone(
 rows = [
     ("SimSiam, trained", trained.knn, trained.linear_probe),
     ("same network, random init", random_init.knn, random_init.linear_probe),
-    ("raw pixels", pixels_knn, pixels_probe),
+    ("raw pixels", pixels.knn, pixels.linear_probe),
 ]
 print(f"{'held-out accuracy':28} {'kNN':>6} {'linear':>7}")
 for name, knn, probe in rows:
@@ -315,6 +304,6 @@ if "LIGHTLY_MIN_RESULTS" in os.environ:
     results = {
         "method": "simsiam", "seed": SEED, "epochs": EPOCHS, "minutes": minutes,
         "trained": trained._asdict(), "random_init": random_init._asdict(),
-        "pixels": {"knn": pixels_knn, "linear_probe": pixels_probe}, "history": history,
+        "pixels": pixels._asdict(), "history": history,
     }  # fmt: skip
     Path(os.environ["LIGHTLY_MIN_RESULTS"]).write_text(json.dumps(results, indent=1))

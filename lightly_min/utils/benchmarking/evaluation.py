@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import NamedTuple
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from lightly_min.utils.benchmarking.knn import embed, knn_accuracy_on_features
@@ -54,10 +55,36 @@ def evaluate_backbone(
         test, test_labels = embed(backbone, test_loader, device, "embed test", progress)
     finally:
         backbone.train(was_training)
+    return evaluate_features(train, train_labels, test, test_labels, num_classes, knn_k, knn_t)
+
+
+def evaluate_features(
+    train_features: torch.Tensor,
+    train_labels: torch.Tensor,
+    test_features: torch.Tensor,
+    test_labels: torch.Tensor,
+    num_classes: int | None = None,
+    knn_k: int = 200,
+    knn_t: float = 0.1,
+) -> HeldOutAccuracy:
+    """kNN and linear-probe accuracy of any features, e.g. raw pixels as a baseline.
+
+    The kNN vote compares L2-normalised features (cosine similarity); the linear probe fits
+    the features as given (it standardises them itself).
+
+    Args:
+        train_features, test_features: ``(N, D)`` and ``(M, D)``, on one device.
+        train_labels, test_labels: ``(N,)`` and ``(M,)`` class indices.
+        num_classes: Defaults to the largest training label + 1.
+        knn_k, knn_t: Neighbours and temperature of the kNN vote.
+    """
     if num_classes is None:
         num_classes = int(train_labels.max()) + 1
     knn = knn_accuracy_on_features(
-        train, train_labels, test, test_labels, num_classes, knn_k, knn_t
+        F.normalize(train_features.float(), dim=1), train_labels,
+        F.normalize(test_features.float(), dim=1), test_labels, num_classes, knn_k, knn_t,
+    )  # fmt: skip
+    linear = linear_probe_accuracy(
+        train_features, train_labels, test_features, test_labels, num_classes
     )
-    linear = linear_probe_accuracy(train, train_labels, test, test_labels, num_classes)
     return HeldOutAccuracy(knn=knn, linear_probe=linear)
