@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from lightly_min.utils.precision import bf16_supported
+from lightly_min.harness.precision import bf16_supported
 
 PACKAGES = (
     "torch",

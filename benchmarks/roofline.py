@@ -23,7 +23,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from benchmarks.learning import ROOT
 from lightly_min.loss import NegativeCosineSimilarity
-from lightly_min.utils.precision import bf16_supported
+from lightly_min.harness.precision import bf16_supported
 
 EXAMPLE = ROOT / "examples" / "pytorch" / "simsiam.py"
 

@@ -22,7 +22,7 @@ from typing import Any
 from PIL import Image
 
 from benchmarks.learning import ROOT, mean_std
-from lightly_min.data.digits import load_digits
+from lightly_min.tutorials.digits import load_digits
 
 #: The modules whose names lightly shares (the building blocks). The examples' other imports
 #: (data, evaluation, checkpoints) are lightly_min's helpers and stay as they are.

@@ -38,12 +38,12 @@ def test_the_lightly_variant_differs_from_the_example_only_in_building_block_imp
 
 
 HELPERS = {
-    "lightly_min.data.training_data",
+    "lightly_min.harness.data",
     "lightly_min.errors",
     "lightly_min.utils",
     "lightly_min.utils.benchmarking",
-    "lightly_min.utils.checkpoint",
-    "lightly_min.utils.precision",
+    "lightly_min.harness.output",
+    "lightly_min.harness.precision",
 }
 
 

@@ -2,8 +2,8 @@ import pytest
 import torch
 
 from lightly_min.errors import InputError
-from lightly_min.utils import checkpoint as checkpoint_module
-from lightly_min.utils.checkpoint import check_output_dir, save_checkpoint
+from lightly_min.harness import output as checkpoint_module
+from lightly_min.harness.output import check_output_dir, save_checkpoint
 
 
 def test_save_checkpoint_writes_what_torch_load_reads(tmp_path):

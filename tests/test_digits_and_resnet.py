@@ -3,8 +3,8 @@ import pytest
 import torch
 import torchvision
 
-from lightly_min.data.digits import DigitDataset, load_digits
-from lightly_min.models.resnet import narrow_resnet18
+from lightly_min.tutorials.digits import DigitDataset, load_digits
+from lightly_min.tutorials.resnet import narrow_resnet18
 
 
 def test_full_width_narrow_resnet_is_torchvisions_resnet18_without_its_classifier():

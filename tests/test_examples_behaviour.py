@@ -84,7 +84,7 @@ def test_the_same_seed_gives_the_same_first_loss(example, tmp_path):
 # Runs an example with bf16_supported() answering False, as on hardware without native bf16.
 WITHOUT_BF16 = """
 import runpy, sys
-import lightly_min.utils.precision as precision
+import lightly_min.harness.precision as precision
 precision.bf16_supported = lambda device: False
 sys.argv = sys.argv[1:]
 runpy.run_path(sys.argv[0], run_name="__main__")

@@ -6,7 +6,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from lightly_min.utils.benchmarking import knn_accuracy, knn_predict
+from lightly_min.evaluation import evaluate_backbone
+from lightly_min.utils.benchmarking import knn_predict
 
 
 def bank_from(similarities: list[list[float]]) -> torch.Tensor:
@@ -56,31 +57,26 @@ def clustered(n_per_class: int, noise: float, seed: int) -> TensorDataset:
     return TensorDataset(points.view(-1, 1, 2, 1), labels)
 
 
-def test_knn_accuracy_on_separable_clusters_is_one():
-    backbone = nn.Flatten()
+def knn_of(backbone, train, test, **kwargs):
+    return evaluate_backbone(backbone, train, test, linear_probe=False, progress=False, **kwargs)
+
+
+def test_knn_on_separable_clusters_is_one():
     train = DataLoader(clustered(20, 0.1, seed=0), batch_size=7)
     test = DataLoader(clustered(5, 0.1, seed=1), batch_size=3)
-    assert knn_accuracy(backbone, train, test, knn_k=5) == 1.0
+    accuracy = knn_of(nn.Flatten(), train, test, knn_k=5)
+    assert accuracy.knn == 1.0 and accuracy.linear_probe is None
 
 
-def test_knn_accuracy_counts_mistakes():
-    backbone = nn.Flatten()
+def test_knn_counts_mistakes():
     train = DataLoader(clustered(10, 0.0, seed=0), batch_size=8)
     points = F.normalize(torch.tensor([[1.0, 1.0], [-1.0, 1.0], [-1.0, -1.0], [1.0, -1.0]]))
     wrong_labels = torch.tensor([0, 1, 0, 0])  # the last two are mislabelled: 2 of 4 correct
     test = DataLoader(TensorDataset(points.view(-1, 1, 2, 1), wrong_labels), batch_size=4)
-    assert knn_accuracy(backbone, train, test, num_classes=4, device="cpu") == 0.5
+    assert knn_of(nn.Flatten(), train, test, num_classes=4, device="cpu").knn == 0.5
 
 
-def test_knn_accuracy_restores_training_mode():
-    backbone = nn.Sequential(nn.Flatten(), nn.BatchNorm1d(2))
-    backbone.train()
-    loader = DataLoader(clustered(4, 0.1, seed=0), batch_size=4)
-    knn_accuracy(backbone, loader, loader)
-    assert backbone.training
-
-
-def test_knn_accuracy_rejects_multi_view_batches():
+def test_evaluation_rejects_multi_view_batches():
     multi_view_batch = ([torch.zeros(2, 1, 2, 1)] * 2, torch.zeros(2))
     with pytest.raises(TypeError, match="single images.*multi-view"):
-        knn_accuracy(nn.Flatten(), [multi_view_batch], [multi_view_batch])
+        knn_of(nn.Flatten(), [multi_view_batch], [multi_view_batch])

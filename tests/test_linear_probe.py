@@ -4,7 +4,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from lightly_min.utils.benchmarking import (
+from lightly_min.evaluation import (
     evaluate_backbone,
     evaluate_features,
     linear_probe_accuracy,

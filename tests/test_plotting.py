@@ -4,7 +4,7 @@ import pytest
 import torch
 from PIL import Image
 
-from lightly_min.utils.plotting import (
+from lightly_min.tutorials.plotting import (
     nearest_neighbours,
     plot_embedding,
     plot_history,

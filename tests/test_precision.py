@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from lightly_min.utils.precision import bf16_supported
+from lightly_min.harness.precision import bf16_supported
 
 CPUINFO = Path("/proc/cpuinfo")
 

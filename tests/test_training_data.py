@@ -3,8 +3,8 @@ import pytest
 from PIL import Image
 from torch.utils.data import Subset
 
-from lightly_min.data.training_data import HOLDOUT_FRACTION, load_training_data
 from lightly_min.errors import InputError
+from lightly_min.harness.data import HOLDOUT_FRACTION, load_training_data
 
 
 def identity(image):

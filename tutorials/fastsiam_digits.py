@@ -45,10 +45,10 @@ from torch.optim.lr_scheduler import LambdaLR
 from torch.utils.data import DataLoader
 from torchvision import transforms as T
 
-from lightly_min.data.digits import MNIST_NORMALIZE, DigitDataset, load_digits
+from lightly_min.tutorials.digits import MNIST_NORMALIZE, DigitDataset, load_digits
 from lightly_min.loss import NegativeCosineSimilarity
 from lightly_min.models.modules import ProjectionHead, SimSiamPredictionHead
-from lightly_min.models.resnet import narrow_resnet18
+from lightly_min.tutorials.resnet import narrow_resnet18
 from lightly_min.transforms import FastSiamTransform
 from lightly_min.utils.benchmarking import (
     embed,
@@ -57,13 +57,13 @@ from lightly_min.utils.benchmarking import (
     knn_accuracy,
 )
 from lightly_min.utils.debug import std_of_l2_normalized
-from lightly_min.utils.plotting import (
+from lightly_min.tutorials.plotting import (
     plot_embedding,
     plot_history,
     plot_neighbours,
     plot_views,
 )
-from lightly_min.utils.precision import bf16_supported
+from lightly_min.harness.precision import bf16_supported
 
 SMOKE = os.environ.get("LIGHTLY_MIN_SMOKE") == "1"
 SEED = int(os.environ.get("LIGHTLY_MIN_SEED", "0"))

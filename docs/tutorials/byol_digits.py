@@ -41,10 +41,10 @@ from torch.optim.lr_scheduler import LambdaLR
 from torch.utils.data import DataLoader
 from torchvision import transforms as T
 
-from lightly_min.data.digits import MNIST_NORMALIZE, DigitDataset, load_digits
+from lightly_min.tutorials.digits import MNIST_NORMALIZE, DigitDataset, load_digits
 from lightly_min.loss import NegativeCosineSimilarity
 from lightly_min.models.modules import BYOLPredictionHead, BYOLProjectionHead
-from lightly_min.models.resnet import narrow_resnet18
+from lightly_min.tutorials.resnet import narrow_resnet18
 from lightly_min.models.utils import deactivate_requires_grad, update_momentum
 from lightly_min.transforms import BYOLTransform, BYOLView1Transform, BYOLView2Transform
 from lightly_min.utils.benchmarking import (
@@ -54,13 +54,13 @@ from lightly_min.utils.benchmarking import (
     knn_accuracy,
 )
 from lightly_min.utils.debug import std_of_l2_normalized
-from lightly_min.utils.plotting import (
+from lightly_min.tutorials.plotting import (
     plot_embedding,
     plot_history,
     plot_neighbours,
     plot_views,
 )
-from lightly_min.utils.precision import bf16_supported
+from lightly_min.harness.precision import bf16_supported
 from lightly_min.utils.scheduler import cosine_schedule
 
 SMOKE = os.environ.get("LIGHTLY_MIN_SMOKE") == "1"

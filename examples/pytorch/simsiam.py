@@ -1,45 +1,21 @@
 # SimSiam (Chen & He, 2020, arXiv:2011.10566) on CIFAR-10, in plain PyTorch.
-# Run:     python simsiam.py (CIFAR-10, downloaded into ./datasets)
-#          python simsiam.py --data-dir PATH (your images, labelled or not)
-#          python simsiam.py --resume (continues the interrupted run in --output-dir)
-# Smoke:   python simsiam.py --fake-data 32 --epochs 1 --batch-size 8 --num-workers 0
-# Recipe:  the paper's CIFAR-10 setup (App. D): ResNet-18 with the CIFAR stem, 2-layer
-#          projection MLP (2048-d), no blur, SGD with momentum 0.9 and weight decay
-#          5e-4, cosine schedule, lr 0.03 x batch/256, batch 512, 800 epochs. Not from
-#          App. D: the predictor is the ImageNet one (Sec. 3: 2048-512-2048) and keeps a
-#          fixed lr (Sec. 4.2, Table 1: 68.1% vs 67.7% on ImageNet); bf16 autocast and
-#          channels-last where the hardware supports them (speed only).
-# Expect:  per epoch the mean loss (towards -1) and the collapse monitor: the std of the
-#          L2-normalised projections, healthy near 1/sqrt(2048) = 0.022, collapsed near
-#          0 (Sec. 4.1). Then the backbone's weights, saved, and its kNN and
-#          linear-probe accuracy on held-out images. The paper reports 91.8% linear
-#          accuracy on CIFAR-10 after 800 epochs (Fig. D.1), a figure we have not
-#          reproduced: our own measurements are on digits (the docs' tutorial and
-#          Benchmarks page).
-import argparse
+# The recipe, the source of each setting, what to expect: docs/methods/simsiam.rst
+# Run:    python simsiam.py                   (CIFAR-10, downloaded into ./datasets)
+#         python simsiam.py --data-dir PATH   (your images; --help lists every option)
+#         python simsiam.py --resume          (continues the run in --output-dir)
+# Smoke:  python simsiam.py --fake-data 16 --epochs 1 --batch-size 8 --num-workers 0
 import math
-import sys
-import time
-from pathlib import Path
 
 import torch
 import torchvision
 from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
-from torch.utils.data import DataLoader
-from torchvision import transforms as T
 
-from lightly_min.data.training_data import load_training_data
-from lightly_min.errors import InputError
+from lightly_min.harness import Run, parse_args
 from lightly_min.loss import NegativeCosineSimilarity
-from lightly_min.models.modules.heads import ProjectionHead, SimSiamPredictionHead
+from lightly_min.models.modules import ProjectionHead, SimSiamPredictionHead
 from lightly_min.transforms import SimSiamTransform
-from lightly_min.transforms.utils import IMAGENET_NORMALIZE
-from lightly_min.utils import progress_bar
-from lightly_min.utils.benchmarking import evaluate_backbone
-from lightly_min.utils.checkpoint import check_output_dir, save_checkpoint
 from lightly_min.utils.debug import std_of_l2_normalized
-from lightly_min.utils.precision import bf16_supported
 
 
 class SimSiam(nn.Module):
@@ -61,77 +37,32 @@ class SimSiam(nn.Module):
         return z.detach(), p  # stop-gradient on the projection: what prevents collapse
 
 
+def training_step(model, criterion, x0, x1):
+    z0, p0 = model(x0)
+    z1, p1 = model(x1)
+    loss = 0.5 * (criterion(p0, z1) + criterion(p1, z0))  # symmetric
+    return loss, z0
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="SimSiam on CIFAR-10 or your images")
-    parser.add_argument("--data-dir", help="train on this folder of images instead")
-    parser.add_argument("--test-dir", help="held-out images, in --data-dir's classes")
-    parser.add_argument("--fake-data", type=int, default=0, help="N noise images")
-    parser.add_argument("--download-dir", default="datasets", help="CIFAR-10 goes here")
-    parser.add_argument("--output-dir", default="checkpoints/simsiam_pytorch")
-    parser.add_argument("--resume", action="store_true", help="continue a stopped run")
-    parser.add_argument("--epochs", type=int, default=800)
-    parser.add_argument("--batch-size", type=int, default=512)
-    parser.add_argument("--lr", type=float, default=0.03, help="per 256 images")
-    parser.add_argument("--num-workers", type=int, default=4)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    if args.epochs < 1:
-        sys.exit(f"error: --epochs {args.epochs}: train for at least 1 epoch.")
-    if args.batch_size < 2:
-        sys.exit(
-            f"error: --batch-size {args.batch_size}: BatchNorm needs 2 images or more."
-        )
-    torch.manual_seed(args.seed)
+    args = parse_args(argv, "SimSiam", epochs=800, batch_size=512, lr=0.03)
+    # Images of any size are cropped to 32 px; no blur at that size (App. D).
+    transform = SimSiamTransform(input_size=32, gaussian_blur=0.0)
+    healthy = {"z_std": 1 / math.sqrt(2048)}  # collapse monitor (Sec. 4.1)
+    run = Run(args, "SimSiam", transform, healthy)
 
     # ResNet-18 with the CIFAR stem for 32 px images: 3x3 first convolution, no maxpool
     resnet = torchvision.models.resnet18()
     resnet.conv1 = nn.Conv2d(3, 64, kernel_size=3, stride=1, padding=1, bias=False)
     resnet.maxpool = nn.Identity()
     resnet.fc = nn.Identity()  # the backbone outputs 512 features per image
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    model = SimSiam(resnet).to(device, memory_format=torch.channels_last)
-    use_bf16 = bf16_supported(device)
-
-    # Images of any size are cropped to 32 px; no blur at that size (App. D).
-    transform = SimSiamTransform(input_size=32, gaussian_blur=0.0)
-    normalize = T.Normalize(**IMAGENET_NORMALIZE)
-    eval_transform = T.Compose(
-        [T.Resize(32), T.CenterCrop(32), T.ToTensor(), normalize]
-    )
-    output_dir = Path(args.output_dir)
-    checkpoint_path = output_dir / "checkpoint.pt"
-    weights_path = output_dir / "simsiam_backbone.pt"
-    try:  # bad input ends in one line that says what to change
-        data = load_training_data(
-            transform,
-            eval_transform,
-            data_dir=args.data_dir,
-            test_dir=args.test_dir,
-            fake_data=args.fake_data,
-            download_dir=args.download_dir,
-            seed=args.seed,
-        )
-        check_output_dir(weights_path, checkpoint_path, args.resume)
-    except InputError as error:
-        sys.exit(f"error: {error}")
-    if len(data.train) < args.batch_size:
-        sys.exit(
-            f"error: {len(data.train)} training images are fewer than one batch of "
-            f"{args.batch_size}. Pass a smaller --batch-size."
-        )
-    loader = DataLoader(
-        data.train,
-        args.batch_size,
-        shuffle=True,
-        drop_last=True,
-        num_workers=args.num_workers,
-    )
+    model = SimSiam(resnet).to(run.device, memory_format=torch.channels_last)
 
     criterion = NegativeCosineSimilarity()
     encoder = [*model.backbone.parameters(), *model.projection_head.parameters()]
     optimizer = torch.optim.SGD(
         [{"params": encoder}, {"params": model.prediction_head.parameters()}],
-        lr=args.lr * args.batch_size / 256,
+        lr=args.lr * run.global_batch / 256,
         momentum=0.9,
         weight_decay=5e-4,
     )
@@ -142,67 +73,21 @@ def main(argv=None):
     # Cosine schedule for the encoder; the predictor's learning rate stays fixed.
     scheduler = LambdaLR(optimizer, [cosine, lambda epoch: 1.0])
 
-    start_epoch = 0
-    if args.resume:
-        checkpoint = torch.load(checkpoint_path, map_location="cpu")
-        model.load_state_dict(checkpoint["model"])
-        optimizer.load_state_dict(checkpoint["optimizer"])
-        scheduler.load_state_dict(checkpoint["scheduler"])
-        torch.set_rng_state(checkpoint["rng_state"])  # the augmentations of a whole run
-        start_epoch = checkpoint["epoch"]
-        print(f"Resuming after epoch {start_epoch} from {checkpoint_path}")
-
-    print(f"SimSiam on {device} ({'bf16' if use_bf16 else 'fp32'}): {data.description}")
-    healthy_std = 1 / math.sqrt(2048)  # of 2048-d outputs that have not collapsed
-    for epoch in range(start_epoch, args.epochs):
-        total_loss = total_std = 0.0
-        start = time.perf_counter()
-        bar = progress_bar(loader, desc=f"epoch {epoch + 1}/{args.epochs}")
-        for (x0, x1), *_ in bar:
-            x0, x1 = x0.to(device), x1.to(device)
-            with torch.autocast(device, dtype=torch.bfloat16, enabled=use_bf16):
-                z0, p0 = model(x0)
-                z1, p1 = model(x1)
-                loss = 0.5 * (criterion(p0, z1) + criterion(p1, z0))
+    loader = run.train_loader()
+    start = run.resume(model=model, optimizer=optimizer, scheduler=scheduler)
+    for epoch in range(start, args.epochs):
+        model.train()
+        for (x0, x1), *_ in run.epoch(loader, epoch, optimizer):
+            x0, x1 = x0.to(run.device), x1.to(run.device)
+            with run.autocast():
+                loss, z0 = training_step(model, criterion, x0, x1)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            total_loss += loss.item()
-            total_std += std_of_l2_normalized(z0).item()  # collapse monitor (Sec. 4.1)
-            bar.set_postfix(loss=f"{loss.item():.3f}")
+            run.log(loss, z_std=std_of_l2_normalized(z0))
         scheduler.step()
-        images_per_second = (
-            len(loader) * args.batch_size / (time.perf_counter() - start)
-        )
-        state = {
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
-            "rng_state": torch.get_rng_state(),
-            "epoch": epoch + 1,
-        }
-        save_checkpoint(
-            state, checkpoint_path
-        )  # atomic: a kill leaves the last one whole
-        print(
-            f"epoch {epoch + 1}/{args.epochs}  loss {total_loss / len(loader):.4f}  "
-            f"z-std {total_std / len(loader):.4f} (healthy {healthy_std:.4f})  "
-            f"{images_per_second:.0f} images/s"
-        )
-
-    # Saved before the evaluation, so that a failed evaluation loses nothing.
-    torch.save(resnet.state_dict(), weights_path)
-    print(f"Saved the backbone's weights to {weights_path}")
-    if data.test is not None:
-        bank, test = (
-            DataLoader(images, batch_size=512, num_workers=args.num_workers)
-            for images in (data.bank, data.test)
-        )
-        accuracy = evaluate_backbone(resnet, bank, test)  # on the device it trained on
-        print(
-            f"Held-out accuracy: kNN {accuracy.knn:.4f}, "
-            f"linear probe {accuracy.linear_probe:.4f}"
-        )
+        run.end_epoch(model=model, optimizer=optimizer, scheduler=scheduler)
+    run.finish(resnet)  # saves the weights, then evaluates them on held-out images
 
 
 if __name__ == "__main__":

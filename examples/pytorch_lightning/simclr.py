@@ -1,46 +1,23 @@
 # SimCLR (Chen et al., 2020, arXiv:2002.05709) on CIFAR-10, with PyTorch Lightning.
-# Run:     python simclr.py (CIFAR-10, downloaded into ./datasets)
-#          python simclr.py --data-dir PATH (your images, labelled or not)
-#          python simclr.py --resume (continues the interrupted run in --output-dir)
-# Smoke:   python simclr.py --fake-data 32 --epochs 1 --batch-size 8 --num-workers 0
-# Recipe:  from the paper's CIFAR-10 experiments (App. B.9): the CIFAR stem, colour
-#          jitter strength 0.5, no blur, temperature 0.5, a 2-layer projection MLP
-#          (hidden width = the backbone's, 128-d output). Not from App. B.9, to match
-#          our SimSiam example and fit one GPU: ResNet-18 instead of ResNet-50; SGD with
-#          momentum 0.9, weight decay 5e-4, cosine schedule and lr 0.03 x batch/256
-#          instead of LARS; batch 512 (the paper's best is 1024); 800 epochs; bf16
-#          autocast and channels-last where supported (speed only).
-# Expect:  per epoch the mean NT-Xent loss, falling as each image's two views become the
-#          most similar pair in the batch, and the collapse monitor: the std of the
-#          L2-normalised projections, near 1/sqrt(128) = 0.088 when healthy (z_std).
-#          Then the backbone's weights, saved, and its kNN and linear-probe accuracy on
-#          held-out images. The paper reports 94.0% linear accuracy with a ResNet-50
-#          (App. B.9), a figure we have not reproduced: our measurements are on digits
-#          (the docs).
-import argparse
+# The recipe, the source of each setting, what to expect: docs/methods/simclr.rst
+# Run:    python simclr.py                   (CIFAR-10, downloaded into ./datasets)
+#         python simclr.py --data-dir PATH   (your images; --help lists every option)
+#         python simclr.py --resume          (continues the run in --output-dir)
+# Smoke:  python simclr.py --fake-data 16 --epochs 1 --batch-size 8 --num-workers 0
 import math
-import sys
-from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
 import torchvision
-from pytorch_lightning.callbacks import ModelCheckpoint
 from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
-from torch.utils.data import DataLoader
-from torchvision import transforms as T
 
-from lightly_min.data.training_data import load_training_data
-from lightly_min.errors import InputError
+from lightly_min.harness import Run, parse_args
+from lightly_min.harness.lightning import callbacks, resume_path
 from lightly_min.loss import NTXentLoss
 from lightly_min.models.modules import SimCLRProjectionHead
 from lightly_min.transforms import SimCLRTransform
-from lightly_min.transforms.utils import IMAGENET_NORMALIZE
-from lightly_min.utils.benchmarking import evaluate_backbone
-from lightly_min.utils.checkpoint import check_output_dir
 from lightly_min.utils.debug import std_of_l2_normalized
-from lightly_min.utils.precision import bf16_supported
 
 
 class SimCLR(pl.LightningModule):
@@ -57,25 +34,14 @@ class SimCLR(pl.LightningModule):
     def training_step(self, batch, batch_idx):
         x0, x1 = batch[0]
         z0, z1 = self(x0), self(x1)
+        # Each image's other view is its positive; the other images' are negatives.
         loss = self.criterion(z0, z1)
         self.log("loss", loss, prog_bar=True, on_epoch=True, sync_dist=True)
-        z_std = std_of_l2_normalized(z0.detach())  # collapse monitor
+        z_std = std_of_l2_normalized(
+            z0.detach()
+        )  # collapse monitor (SimSiam, Sec. 4.1)
         self.log("z_std", z_std, on_step=False, on_epoch=True, sync_dist=True)
         return loss
-
-    def on_train_epoch_end(self):
-        metrics = self.trainer.callback_metrics
-        self.print(
-            f"epoch {self.current_epoch + 1}/{self.epochs}  loss "
-            f"{metrics['loss_epoch']:.4f}  z-std {metrics['z_std']:.4f} "
-            f"(healthy {1 / math.sqrt(128):.4f})"
-        )
-
-    def on_save_checkpoint(self, checkpoint):  # with --resume, the same augmentations
-        checkpoint["rng_state"] = torch.get_rng_state()
-
-    def on_load_checkpoint(self, checkpoint):
-        torch.set_rng_state(checkpoint["rng_state"])
 
     def configure_optimizers(self):
         optimizer = torch.optim.SGD(
@@ -92,98 +58,33 @@ class SimCLR(pl.LightningModule):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="SimCLR on CIFAR-10 or your images")
-    parser.add_argument("--data-dir", help="train on this folder of images instead")
-    parser.add_argument("--test-dir", help="held-out images, in --data-dir's classes")
-    parser.add_argument("--fake-data", type=int, default=0, help="N noise images")
-    parser.add_argument("--download-dir", default="datasets", help="CIFAR-10 goes here")
-    parser.add_argument("--output-dir", default="checkpoints/simclr_lightning")
-    parser.add_argument("--resume", action="store_true", help="continue a stopped run")
-    parser.add_argument("--epochs", type=int, default=800)
-    parser.add_argument("--batch-size", type=int, default=512)
-    parser.add_argument("--lr", type=float, default=0.03, help="per 256 images")
-    parser.add_argument("--num-workers", type=int, default=4)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    if args.epochs < 1:
-        sys.exit(f"error: --epochs {args.epochs}: train for at least 1 epoch.")
-    if args.batch_size < 2:
-        sys.exit(
-            f"error: --batch-size {args.batch_size}: BatchNorm needs 2 images or more."
-        )
-    pl.seed_everything(args.seed, workers=True)
+    args = parse_args(
+        argv, "SimCLR", epochs=800, batch_size=512, lr=0.03, flavour="lightning"
+    )
+    # Images of any size are cropped to 32 px; colour jitter of strength 0.5 and no blur
+    # at that size (App. B.9).
+    transform = SimCLRTransform(input_size=32, cj_strength=0.5, gaussian_blur=0.0)
+    healthy = {"z_std": 1 / math.sqrt(128)}  # collapse monitor (SimSiam, Sec. 4.1)
+    run = Run(args, "SimCLR", transform, healthy, lightning=True)
 
     # ResNet-18 with the CIFAR stem for 32 px images: 3x3 first convolution, no maxpool
     resnet = torchvision.models.resnet18()
     resnet.conv1 = nn.Conv2d(3, 64, kernel_size=3, stride=1, padding=1, bias=False)
     resnet.maxpool = nn.Identity()
     resnet.fc = nn.Identity()  # the backbone outputs 512 features per image
-    model = SimCLR(resnet, lr=args.lr * args.batch_size / 256, epochs=args.epochs)
-    model = model.to(memory_format=torch.channels_last)  # faster convolutions
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+    model = SimCLR(resnet, lr=args.lr * run.global_batch / 256, epochs=args.epochs)
+    model = model.to(memory_format=torch.channels_last)
 
-    # Images of any size are cropped to 32 px; at that size SimCLR uses colour jitter of
-    # strength 0.5 and no blur (App. B.9).
-    transform = SimCLRTransform(input_size=32, cj_strength=0.5, gaussian_blur=0.0)
-    normalize = T.Normalize(**IMAGENET_NORMALIZE)
-    eval_transform = T.Compose(
-        [T.Resize(32), T.CenterCrop(32), T.ToTensor(), normalize]
-    )
-    output_dir = Path(args.output_dir)
-    checkpoint_path = output_dir / "checkpoints" / "last.ckpt"  # rewritten every epoch
-    weights_path = output_dir / "simclr_backbone.pt"
-    try:  # bad input ends in one line that says what to change
-        data = load_training_data(
-            transform,
-            eval_transform,
-            data_dir=args.data_dir,
-            test_dir=args.test_dir,
-            fake_data=args.fake_data,
-            download_dir=args.download_dir,
-            seed=args.seed,
-        )
-        check_output_dir(weights_path, checkpoint_path, args.resume)
-    except InputError as error:
-        sys.exit(f"error: {error}")
-    if len(data.train) < args.batch_size:
-        sys.exit(
-            f"error: {len(data.train)} training images are fewer than one batch of "
-            f"{args.batch_size}. Pass a smaller --batch-size."
-        )
-    loader = DataLoader(
-        data.train,
-        args.batch_size,
-        shuffle=True,
-        drop_last=True,
-        num_workers=args.num_workers,
-    )
-
-    print(f"SimCLR: {data.description}")
     trainer = pl.Trainer(
         max_epochs=args.epochs,
         accelerator="auto",
         devices=1,
-        precision="bf16-mixed" if bf16_supported(device) else "32-true",
-        # last.ckpt holds model, optimiser, schedule and epoch; written atomically.
-        callbacks=[ModelCheckpoint(dirpath=checkpoint_path.parent, filename="last")],
-        default_root_dir=output_dir,
+        precision=run.precision,  # bf16 where the hardware computes in it
+        callbacks=callbacks(run),  # a checkpoint every epoch, and the run record
+        default_root_dir=run.output_dir,
     )
-    trainer.fit(model, loader, ckpt_path=checkpoint_path if args.resume else None)
-
-    # Saved before the evaluation, so that a failed evaluation loses nothing.
-    torch.save(resnet.state_dict(), weights_path)
-    print(f"Saved the backbone's weights to {weights_path}")
-    if data.test is not None:
-        resnet.to(trainer.strategy.root_device)  # fit() ends with the model on the CPU
-        bank, test = (
-            DataLoader(images, batch_size=512, num_workers=args.num_workers)
-            for images in (data.bank, data.test)
-        )
-        accuracy = evaluate_backbone(resnet, bank, test)
-        print(
-            f"Held-out accuracy: kNN {accuracy.knn:.4f}, "
-            f"linear probe {accuracy.linear_probe:.4f}"
-        )
+    trainer.fit(model, run.train_loader(), ckpt_path=resume_path(run))
+    run.finish(resnet, device=trainer.strategy.root_device)  # saves, then evaluates
 
 
 if __name__ == "__main__":

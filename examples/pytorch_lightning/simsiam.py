@@ -1,45 +1,23 @@
 # SimSiam (Chen & He, 2020, arXiv:2011.10566) on CIFAR-10, with PyTorch Lightning.
-# Run:     python simsiam.py (CIFAR-10, downloaded into ./datasets)
-#          python simsiam.py --data-dir PATH (your images, labelled or not)
-#          python simsiam.py --resume (continues the interrupted run in --output-dir)
-# Smoke:   python simsiam.py --fake-data 32 --epochs 1 --batch-size 8 --num-workers 0
-# Recipe:  the paper's CIFAR-10 setup (App. D): ResNet-18 with the CIFAR stem, 2-layer
-#          projection MLP (2048-d), no blur, SGD with momentum 0.9 and weight decay
-#          5e-4, cosine schedule, lr 0.03 x batch/256, batch 512, 800 epochs. Not from
-#          App. D: the predictor is the ImageNet one (Sec. 3: 2048-512-2048) and keeps a
-#          fixed lr (Sec. 4.2, Table 1: 68.1% vs 67.7% on ImageNet); bf16 autocast and
-#          channels-last where the hardware supports them (speed only).
-# Expect:  per epoch the mean loss (towards -1) and the collapse monitor: the std of the
-#          L2-normalised projections, healthy near 1/sqrt(2048) = 0.022, collapsed near
-#          0 (Sec. 4.1), logged as z_std. Then the backbone's weights, saved, and its
-#          kNN and linear-probe accuracy on held-out images. The paper reports 91.8%
-#          linear accuracy on CIFAR-10 after 800 epochs (Fig. D.1), a figure we have not
-#          reproduced: our own measurements are on digits (the docs' tutorial and
-#          Benchmarks page).
-import argparse
+# The recipe, the source of each setting, what to expect: docs/methods/simsiam.rst
+# Run:    python simsiam.py                   (CIFAR-10, downloaded into ./datasets)
+#         python simsiam.py --data-dir PATH   (your images; --help lists every option)
+#         python simsiam.py --resume          (continues the run in --output-dir)
+# Smoke:  python simsiam.py --fake-data 16 --epochs 1 --batch-size 8 --num-workers 0
 import math
-import sys
-from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
 import torchvision
-from pytorch_lightning.callbacks import ModelCheckpoint
 from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
-from torch.utils.data import DataLoader
-from torchvision import transforms as T
 
-from lightly_min.data.training_data import load_training_data
-from lightly_min.errors import InputError
+from lightly_min.harness import Run, parse_args
+from lightly_min.harness.lightning import callbacks, resume_path
 from lightly_min.loss import NegativeCosineSimilarity
-from lightly_min.models.modules.heads import ProjectionHead, SimSiamPredictionHead
+from lightly_min.models.modules import ProjectionHead, SimSiamPredictionHead
 from lightly_min.transforms import SimSiamTransform
-from lightly_min.transforms.utils import IMAGENET_NORMALIZE
-from lightly_min.utils.benchmarking import evaluate_backbone
-from lightly_min.utils.checkpoint import check_output_dir
 from lightly_min.utils.debug import std_of_l2_normalized
-from lightly_min.utils.precision import bf16_supported
 
 
 class SimSiam(pl.LightningModule):
@@ -66,25 +44,11 @@ class SimSiam(pl.LightningModule):
         x0, x1 = batch[0]
         z0, p0 = self(x0)
         z1, p1 = self(x1)
-        loss = 0.5 * (self.criterion(p0, z1) + self.criterion(p1, z0))
+        loss = 0.5 * (self.criterion(p0, z1) + self.criterion(p1, z0))  # symmetric
         self.log("loss", loss, prog_bar=True, on_epoch=True, sync_dist=True)
         z_std = std_of_l2_normalized(z0)  # collapse monitor (Sec. 4.1)
         self.log("z_std", z_std, on_step=False, on_epoch=True, sync_dist=True)
         return loss
-
-    def on_train_epoch_end(self):
-        metrics = self.trainer.callback_metrics
-        self.print(
-            f"epoch {self.current_epoch + 1}/{self.epochs}  loss "
-            f"{metrics['loss_epoch']:.4f}  z-std {metrics['z_std']:.4f} "
-            f"(healthy {1 / math.sqrt(2048):.4f})"
-        )
-
-    def on_save_checkpoint(self, checkpoint):  # with --resume, the same augmentations
-        checkpoint["rng_state"] = torch.get_rng_state()
-
-    def on_load_checkpoint(self, checkpoint):
-        torch.set_rng_state(checkpoint["rng_state"])
 
     def configure_optimizers(self):
         encoder = [*self.backbone.parameters(), *self.projection_head.parameters()]
@@ -103,97 +67,32 @@ class SimSiam(pl.LightningModule):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="SimSiam on CIFAR-10 or your images")
-    parser.add_argument("--data-dir", help="train on this folder of images instead")
-    parser.add_argument("--test-dir", help="held-out images, in --data-dir's classes")
-    parser.add_argument("--fake-data", type=int, default=0, help="N noise images")
-    parser.add_argument("--download-dir", default="datasets", help="CIFAR-10 goes here")
-    parser.add_argument("--output-dir", default="checkpoints/simsiam_lightning")
-    parser.add_argument("--resume", action="store_true", help="continue a stopped run")
-    parser.add_argument("--epochs", type=int, default=800)
-    parser.add_argument("--batch-size", type=int, default=512)
-    parser.add_argument("--lr", type=float, default=0.03, help="per 256 images")
-    parser.add_argument("--num-workers", type=int, default=4)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    if args.epochs < 1:
-        sys.exit(f"error: --epochs {args.epochs}: train for at least 1 epoch.")
-    if args.batch_size < 2:
-        sys.exit(
-            f"error: --batch-size {args.batch_size}: BatchNorm needs 2 images or more."
-        )
-    pl.seed_everything(args.seed, workers=True)
+    args = parse_args(
+        argv, "SimSiam", epochs=800, batch_size=512, lr=0.03, flavour="lightning"
+    )
+    # Images of any size are cropped to 32 px; no blur at that size (App. D).
+    transform = SimSiamTransform(input_size=32, gaussian_blur=0.0)
+    healthy = {"z_std": 1 / math.sqrt(2048)}  # collapse monitor (Sec. 4.1)
+    run = Run(args, "SimSiam", transform, healthy, lightning=True)
 
     # ResNet-18 with the CIFAR stem for 32 px images: 3x3 first convolution, no maxpool
     resnet = torchvision.models.resnet18()
     resnet.conv1 = nn.Conv2d(3, 64, kernel_size=3, stride=1, padding=1, bias=False)
     resnet.maxpool = nn.Identity()
     resnet.fc = nn.Identity()  # the backbone outputs 512 features per image
-    model = SimSiam(resnet, lr=args.lr * args.batch_size / 256, epochs=args.epochs)
-    model = model.to(memory_format=torch.channels_last)  # faster convolutions
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+    model = SimSiam(resnet, lr=args.lr * run.global_batch / 256, epochs=args.epochs)
+    model = model.to(memory_format=torch.channels_last)
 
-    # Images of any size are cropped to 32 px; no blur at that size (App. D).
-    transform = SimSiamTransform(input_size=32, gaussian_blur=0.0)
-    normalize = T.Normalize(**IMAGENET_NORMALIZE)
-    eval_transform = T.Compose(
-        [T.Resize(32), T.CenterCrop(32), T.ToTensor(), normalize]
-    )
-    output_dir = Path(args.output_dir)
-    checkpoint_path = output_dir / "checkpoints" / "last.ckpt"  # rewritten every epoch
-    weights_path = output_dir / "simsiam_backbone.pt"
-    try:  # bad input ends in one line that says what to change
-        data = load_training_data(
-            transform,
-            eval_transform,
-            data_dir=args.data_dir,
-            test_dir=args.test_dir,
-            fake_data=args.fake_data,
-            download_dir=args.download_dir,
-            seed=args.seed,
-        )
-        check_output_dir(weights_path, checkpoint_path, args.resume)
-    except InputError as error:
-        sys.exit(f"error: {error}")
-    if len(data.train) < args.batch_size:
-        sys.exit(
-            f"error: {len(data.train)} training images are fewer than one batch of "
-            f"{args.batch_size}. Pass a smaller --batch-size."
-        )
-    loader = DataLoader(
-        data.train,
-        args.batch_size,
-        shuffle=True,
-        drop_last=True,
-        num_workers=args.num_workers,
-    )
-
-    print(f"SimSiam: {data.description}")
     trainer = pl.Trainer(
         max_epochs=args.epochs,
         accelerator="auto",
         devices=1,
-        precision="bf16-mixed" if bf16_supported(device) else "32-true",
-        # last.ckpt holds model, optimiser, schedule and epoch; written atomically.
-        callbacks=[ModelCheckpoint(dirpath=checkpoint_path.parent, filename="last")],
-        default_root_dir=output_dir,
+        precision=run.precision,  # bf16 where the hardware computes in it
+        callbacks=callbacks(run),  # a checkpoint every epoch, and the run record
+        default_root_dir=run.output_dir,
     )
-    trainer.fit(model, loader, ckpt_path=checkpoint_path if args.resume else None)
-
-    # Saved before the evaluation, so that a failed evaluation loses nothing.
-    torch.save(resnet.state_dict(), weights_path)
-    print(f"Saved the backbone's weights to {weights_path}")
-    if data.test is not None:
-        resnet.to(trainer.strategy.root_device)  # fit() ends with the model on the CPU
-        bank, test = (
-            DataLoader(images, batch_size=512, num_workers=args.num_workers)
-            for images in (data.bank, data.test)
-        )
-        accuracy = evaluate_backbone(resnet, bank, test)
-        print(
-            f"Held-out accuracy: kNN {accuracy.knn:.4f}, "
-            f"linear probe {accuracy.linear_probe:.4f}"
-        )
+    trainer.fit(model, run.train_loader(), ckpt_path=resume_path(run))
+    run.finish(resnet, device=trainer.strategy.root_device)  # saves, then evaluates
 
 
 if __name__ == "__main__":

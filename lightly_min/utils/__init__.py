@@ -1,6 +1,2 @@
-"""Utilities: distributed helpers (:mod:`.dist`), kNN evaluation (:mod:`.benchmarking`) and
-progress bars (:mod:`.progress`)."""
-
-from lightly_min.utils.progress import progress_bar
-
-__all__ = ["progress_bar"]
+"""lightly's utilities: distributed helpers (:mod:`.dist`), the collapse monitor
+(:mod:`.debug`), schedules (:mod:`.scheduler`) and kNN prediction (:mod:`.benchmarking`)."""

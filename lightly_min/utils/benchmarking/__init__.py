@@ -1,25 +1,6 @@
-"""Evaluation of learned features: weighted kNN classification and a linear probe."""
+"""lightly's benchmarking helpers: :func:`knn_predict`. Evaluating a whole backbone (kNN and a
+linear probe on held-out images) is :mod:`lightly_min.evaluation`."""
 
-from lightly_min.utils.benchmarking.evaluation import (
-    HeldOutAccuracy,
-    evaluate_backbone,
-    evaluate_features,
-)
-from lightly_min.utils.benchmarking.knn import (
-    embed,
-    knn_accuracy,
-    knn_accuracy_on_features,
-    knn_predict,
-)
-from lightly_min.utils.benchmarking.linear_probe import linear_probe_accuracy
+from lightly_min.utils.benchmarking.knn import knn_predict
 
-__all__ = [
-    "HeldOutAccuracy",
-    "embed",
-    "evaluate_backbone",
-    "evaluate_features",
-    "knn_accuracy",
-    "knn_accuracy_on_features",
-    "knn_predict",
-    "linear_probe_accuracy",
-]
+__all__ = ["knn_predict"]

@@ -1,7 +1,9 @@
-"""Checkpoints that survive an interrupted run, and the output folder a run writes to."""
+"""What a run writes to its output folder, so that nothing is lost: checkpoints and the final
+weights written atomically, the run record, and the checks before a run starts."""
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -12,24 +14,51 @@ import torch
 from lightly_min.errors import InputError
 
 
-def save_checkpoint(state: dict[str, Any], path: str | Path) -> None:
-    """``torch.save(state, path)``, atomically: a run killed while writing leaves the previous
-    checkpoint at ``path`` intact.
-
-    The state is written to a temporary file in the same folder, flushed to disk, and then
-    renamed to ``path`` (``os.replace``, atomic on POSIX and Windows file systems).
-    """
+def atomic_write(path: str | Path, write: Any) -> None:
+    """Calls ``write(file)`` on a temporary file beside ``path``, flushes it to disk, and then
+    renames it to ``path`` (``os.replace``, atomic on POSIX and Windows file systems): a run
+    killed while writing leaves the previous file at ``path`` whole, or no file."""
     path = Path(path)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as file:
-            torch.save(state, file)
+            write(file)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def save_checkpoint(state: dict[str, Any], path: str | Path) -> None:
+    """``torch.save(state, path)``, atomically (:func:`atomic_write`)."""
+    atomic_write(path, lambda file: torch.save(state, file))
+
+
+class RunRecord:
+    """``metrics.jsonl``: one JSON object per line, each with a ``"kind"``: ``"start"`` (the
+    settings), ``"epoch"`` (one per epoch) and ``"final"`` (the held-out evaluation, or why
+    there is none). Rewritten atomically at each line; on resume the epochs after the
+    checkpoint's are dropped, so the record always describes the weights on disk."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.lines: list[dict[str, Any]] = []
+        if self.path.exists():
+            self.lines = [json.loads(line) for line in self.path.read_text().splitlines()]
+
+    def resume_after(self, epoch: int) -> None:
+        """Drops the epoch and final lines after ``epoch``, the checkpoint's."""
+        self.lines = [
+            line for line in self.lines
+            if line["kind"] == "start" or (line["kind"] == "epoch" and line["epoch"] <= epoch)
+        ]  # fmt: skip
+
+    def write(self, kind: str, **fields: Any) -> None:
+        self.lines.append({"kind": kind, **fields})
+        text = "".join(json.dumps(line) + "\n" for line in self.lines)
+        atomic_write(self.path, lambda file: file.write(text.encode()))
 
 
 def check_output_dir(weights: str | Path, checkpoint: str | Path, resume: bool) -> None:

@@ -1,0 +1,75 @@
+"""The command line every example shares: its flags, their defaults and their validation.
+
+Flag names appear here and in the rest of :mod:`lightly_min.harness` only: the library's own
+functions name their parameters, never a script's flags.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Sequence
+
+
+def parse_args(
+    argv: Sequence[str] | None,
+    method: str,
+    *,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    flavour: str = "pytorch",
+) -> argparse.Namespace:
+    """Parses an example's flags; ends the program with one ``error: ...`` line for a bad value.
+
+    Args:
+        argv: The arguments (``None``: the program's own).
+        method: The method's name, e.g. ``"SimSiam"``; the default output folder is
+            ``checkpoints/<method>_<flavour>``.
+        epochs, batch_size, lr: The recipe's defaults; ``lr`` is per 256 images.
+        flavour: ``"pytorch"``, ``"lightning"`` or ``"distributed"``; the distributed flavour
+            also has ``--devices``, ``--num-nodes`` and ``--strategy``.
+    """
+    parser = argparse.ArgumentParser(description=f"{method} on CIFAR-10 or your images")
+    add = parser.add_argument
+    add("--data-dir", help="train on this folder of images instead of CIFAR-10")
+    add("--test-dir", help="held-out images, in the classes of --data-dir")
+    add("--fake-data", type=int, default=0, help="N noise images: a smoke run")
+    add("--download-dir", default="datasets", help="where CIFAR-10 is, or goes")
+    add("--output-dir", default=f"checkpoints/{method.lower()}_{flavour}")
+    add("--resume", action="store_true", help="continue the stopped run in --output-dir")
+    add("--epochs", type=int, default=epochs)
+    add("--batch-size", type=int, default=batch_size, help="per process")
+    add("--lr", type=float, default=lr, help="per 256 images of the global batch")
+    add("--num-workers", type=int, default=4, help="DataLoader worker processes")
+    add("--seed", type=int, default=0)
+    if flavour == "distributed":
+        add("--devices", type=int, default=1, help="processes per node (one per GPU)")
+        add("--num-nodes", type=int, default=1)
+        add("--strategy", default="ddp", help="ddp_notebook in Jupyter")
+    args = parser.parse_args(argv)
+    args.devices = getattr(args, "devices", 1)
+    args.num_nodes = getattr(args, "num_nodes", 1)
+    problem = _problem(args)
+    if problem:
+        sys.exit(f"error: {problem}")
+    return args
+
+
+def _problem(args: argparse.Namespace) -> str | None:
+    """What is wrong with the parsed flags, in one line, or None."""
+    at_least = [
+        ("--epochs", args.epochs, 1, "train for at least 1 epoch"),
+        ("--batch-size", args.batch_size, 2, "BatchNorm needs 2 images or more"),
+        ("--num-workers", args.num_workers, 0, "0 loads the images in the main process"),
+        ("--fake-data", args.fake_data, 0, "0 trains on real images"),
+        ("--devices", args.devices, 1, "one process per GPU, or per CPU share"),
+        ("--num-nodes", args.num_nodes, 1, "1 trains on this machine"),
+    ]
+    for flag, value, least, hint in at_least:
+        if value < least:
+            return f"{flag} {value}: must be {least} or more ({hint})."
+    if not (math.isfinite(args.lr) and args.lr > 0):
+        return f"--lr {args.lr}: must be a positive number (per 256 images)."
+    return None

@@ -1,0 +1,72 @@
+"""The :class:`~lightly_min.harness.run.Run` of a Lightning example, as callbacks.
+
+``callbacks(run)`` gives the Trainer what the plain PyTorch loop does by hand: a checkpoint at
+the end of every epoch (model, optimiser, schedule, epoch, and the random state, so that
+``--resume`` continues the same augmentations), the check that a resumed checkpoint is this
+method's, and the run record's lines, written by the process of rank 0.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.callbacks import Callback, ModelCheckpoint
+
+from lightly_min.harness.run import Run, fail
+
+
+class RunCallback(Callback):
+    """Writes the run record from what the LightningModule logs (``loss``, and each of the
+    run's collapse monitors, logged with ``on_epoch=True``), and keeps the random state and
+    the method's name in every checkpoint."""
+
+    def __init__(self, run: Run):
+        self.run = run
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.run.start(optimizer=trainer.optimizers[0])
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._clock = time.perf_counter()
+        self._lr = trainer.optimizers[0].param_groups[0]["lr"]
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        metrics = trainer.callback_metrics
+        names = ["loss", *self.run.healthy]
+        means = {name: float(metrics.get(f"{name}_epoch", metrics[name])) for name in names}
+        images = trainer.num_training_batches * self.run.global_batch
+        seconds = time.perf_counter() - self._clock
+        self.run.record_epoch(trainer.current_epoch + 1, means, images / seconds, self._lr)
+
+    def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: Any, checkpoint: dict) -> None:
+        checkpoint["method"] = self.run.method
+        checkpoint["rng_state"] = torch.get_rng_state()
+
+    def on_load_checkpoint(self, trainer: pl.Trainer, pl_module: Any, checkpoint: dict) -> None:
+        if checkpoint.get("method") != self.run.method:
+            fail(
+                f"{self.run.checkpoint_path} was written by {checkpoint.get('method')}, not "
+                f"{self.run.method}. Resume it with that method's script, or choose another "
+                "--output-dir."
+            )
+        self.run.record.resume_after(checkpoint["epoch"])
+        torch.set_rng_state(checkpoint["rng_state"])
+
+
+def callbacks(run: Run) -> list[Callback]:
+    """The run record and an every-epoch checkpoint, ``OUTPUT_DIR/checkpoint.ckpt``."""
+    checkpoint = ModelCheckpoint(
+        dirpath=run.output_dir, filename=run.checkpoint_path.stem, enable_version_counter=False
+    )
+    return [RunCallback(run), checkpoint]
+
+
+def resume_path(run: Run) -> str | None:
+    """The checkpoint for ``Trainer.fit(ckpt_path=...)``: the run's with ``--resume``."""
+    if run.args.resume:
+        run.print(f"Resuming from {run.checkpoint_path}")
+        return str(run.checkpoint_path)
+    return None
