@@ -4,6 +4,7 @@ to run one the way its header says."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import subprocess
@@ -14,10 +15,6 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 EXAMPLES = ROOT / "examples"
 INCLUDE = re.compile(r"^[ \t]*\.\.[ \t]+literalinclude::[ \t]+(\S+)[ \t]*$", re.MULTILINE)
-EPOCH_LOSS = re.compile(r"\bepoch (\d+)/(\d+)  loss (\S+)")
-SAVED = re.compile(r"^Saved the backbone's weights to (.+)$", re.MULTILINE)
-Z_STD = re.compile(r"\bepoch \d+/\d+  loss \S+  z-std (\S+) \(healthy (\S+)\)")
-HELD_OUT = re.compile(r"^Held-out accuracy: kNN (\S+), linear probe (\S+)$", re.MULTILINE)
 
 
 def literalincludes() -> list[tuple[Path, Path]]:
@@ -69,17 +66,23 @@ def run(command: list[str], cwd: Path, timeout: float = 300, gpu: bool = False, 
     )
 
 
-def epoch_losses(output: str) -> list[float]:
-    """The mean losses that the example printed, one per epoch (progress bars end in \r)."""
-    return [float(loss) for _, _, loss in EPOCH_LOSS.findall(output.replace("\r", "\n"))]
+def read_record(output_dir: Path) -> list[dict]:
+    """The run record ``OUTPUT_DIR/metrics.jsonl`` that every example writes."""
+    path = Path(output_dir) / "metrics.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()]
 
 
-def held_out_accuracy(output: str) -> tuple[float, float] | None:
-    """(kNN, linear probe) accuracy that the example printed, or None."""
-    found = HELD_OUT.findall(output)
-    return (float(found[0][0]), float(found[0][1])) if found else None
+def of_kind(record: list[dict], kind: str) -> list[dict]:
+    """The record's lines of one kind: "start", "epoch" or "final"."""
+    return [line for line in record if line["kind"] == kind]
 
 
-def saved_weights(output: str, cwd: Path) -> Path:
-    (path,) = SAVED.findall(output.replace("\r", "\n"))
-    return cwd / path
+def epoch_losses(output_dir: Path) -> list[float]:
+    """The mean loss of each epoch, from the run record."""
+    return [line["loss"] for line in of_kind(read_record(output_dir), "epoch")]
+
+
+def final(output_dir: Path) -> dict:
+    """The record's final line: the saved weights and the held-out evaluation (or None)."""
+    (line,) = of_kind(read_record(output_dir), "final")
+    return line

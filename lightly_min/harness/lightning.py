@@ -27,7 +27,7 @@ class RunCallback(Callback):
         self.run = run
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self.run.start(optimizer=trainer.optimizers[0])
+        self.run.start(model=pl_module, optimizer=trainer.optimizers[0])
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._clock = time.perf_counter()

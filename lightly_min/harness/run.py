@@ -80,6 +80,7 @@ class Run:
         lightning: bool = False,
     ):
         self.args, self.method, self.healthy = args, method, healthy
+        self.transform = transform
         self.is_main = launch_rank() == 0  # prints and writes; the other processes train
         torch.manual_seed(args.seed)
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -162,15 +163,26 @@ class Run:
         self.print(f"Resuming after epoch {state['epoch']} from {self.checkpoint_path}")
         return state
 
-    def start(self, optimizer: torch.optim.Optimizer | None = None, **_: Any) -> None:
-        """Writes the run's settings as the record's first line (once per output folder)."""
+    def start(
+        self, model: nn.Module | None = None, optimizer: torch.optim.Optimizer | None = None,
+        **_: Any,
+    ) -> None:
+        """Writes the run's settings as the record's first line (once per output folder): the
+        flags, the global batch, the optimiser's settings per parameter group, the number of
+        parameters of each part of the model, and the training transform."""
         if not self.is_main or any(line["kind"] == "start" for line in self.record.lines):
             return
         groups = [] if optimizer is None else optimizer.param_groups
+        parts = {} if model is None else {
+            name: sum(p.numel() for p in child.parameters())
+            for name, child in model.named_children()
+        }  # fmt: skip
         self.record.write(
             "start", method=self.method, args=vars(self.args), global_batch=self.global_batch,
             device=self.device, precision=self.precision,
             optimizer=[{k: v for k, v in g.items() if k != "params"} for g in groups],
+            parameters={name: count for name, count in parts.items() if count},
+            transform=repr(self.transform),
         )  # fmt: skip
 
     def epoch(self, loader: Iterable, epoch: int, optimizer: torch.optim.Optimizer) -> Iterator:

@@ -31,6 +31,9 @@ class GaussianBlur:
         self.prob = prob
         self.sigmas = sigmas
 
+    def __repr__(self) -> str:
+        return f"GaussianBlur(prob={self.prob}, sigmas={self.sigmas})"
+
     def __call__(self, image: Image.Image | torch.Tensor) -> Image.Image | torch.Tensor:
         if torch.rand(1).item() >= self.prob:
             return image

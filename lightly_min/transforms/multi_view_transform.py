@@ -23,3 +23,7 @@ class MultiViewTransform:
 
     def __call__(self, image: Any) -> list[Any]:
         return [transform(image) for transform in self.transforms]
+
+    def __repr__(self) -> str:
+        views = "".join(f"\n  {transform!r}".replace("\n", "\n  ") for transform in self.transforms)
+        return f"{type(self).__name__}({views}\n)"

@@ -38,6 +38,9 @@ class ToRGB:
     dropped. See :func:`pil_to_rgb`.
     """
 
+    def __repr__(self) -> str:
+        return "ToRGB()"
+
     def __call__(self, image: Any) -> Image.Image:
         if isinstance(image, Image.Image):
             return pil_to_rgb(image)
