@@ -1,12 +1,13 @@
-"""What the examples do beyond the smoke run: offline message, --data-dir, seeding, fp32.
+"""What the examples do beyond the smoke run: offline message, --data-dir, seeding, precision.
 
 Bad input is in test_examples_input.py, resuming in test_examples_resume.py."""
 
+import json
 import sys
 
 import numpy as np
 import pytest
-from examples_support import EXAMPLES, epoch_losses, example_files, run, saved_weights
+from examples_support import EXAMPLES, epoch_losses, example_files, final, run
 from PIL import Image
 
 # A proxy that refuses every connection: the download fails at once, as offline.
@@ -43,6 +44,14 @@ def image_folder(tmp_path):
     return root
 
 
+def flavour(example: str) -> str:
+    """The flavour's name in the default --output-dir (checkpoints/<method>_<flavour>)."""
+    folder = example.split("/")[0]
+    return {"pytorch_lightning": "lightning", "pytorch_lightning_distributed": "distributed"}.get(
+        folder, folder
+    )
+
+
 @pytest.mark.parametrize(
     "example, extra",
     [
@@ -56,12 +65,15 @@ def test_data_dir_trains_on_a_folder_of_images(example, extra, image_folder, tmp
     command += ["--epochs", "1", "--batch-size", "4", "--num-workers", "0", *extra]
     result = run(command, cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert len(epoch_losses(result.stdout)) == 1
-    assert saved_weights(result.stdout, tmp_path).is_file()
-    # No class subfolders, so no labels: one line says so, and nothing is evaluated.
+    method = example.split("/")[1].removesuffix(".py")
+    output_dir = tmp_path / "checkpoints" / f"{method}_{flavour(example)}"
+    assert len(epoch_losses(output_dir)) == 1
+    end = final(output_dir)
+    assert (tmp_path / end["weights"]).is_file()
+    # No class subfolders, so no labels: nothing is evaluated, and the record and a line say why.
+    assert end["evaluation"] is None and "subfolder" in end["reason"]
     (line,) = [line for line in result.stdout.splitlines() if "no evaluation" in line]
     assert "unlabelled" in line and "subfolder" in line
-    assert "Held-out accuracy" not in result.stdout
 
 
 @pytest.mark.parametrize("example", ["pytorch/simclr.py", "pytorch_lightning/simsiam.py"])
@@ -71,35 +83,49 @@ def test_the_same_seed_gives_the_same_first_loss(example, tmp_path):
     def first_loss(seed: int) -> float:
         command = [sys.executable, str(EXAMPLES / example), "--fake-data", "16"]
         command += ["--epochs", "1", "--batch-size", "8", "--num-workers", "0"]
-        command += ["--seed", str(seed), "--output-dir", f"run{next(runs)}"]
+        output_dir = tmp_path / f"run{next(runs)}"
+        command += ["--seed", str(seed), "--output-dir", str(output_dir)]
         result = run(command, cwd=tmp_path)
         assert result.returncode == 0, result.stderr[-3000:]
-        return epoch_losses(result.stdout)[0]
+        return epoch_losses(output_dir)[0]
 
     first = first_loss(seed=1)
     assert first_loss(seed=1) == first
     assert first_loss(seed=2) != first  # the seed matters, so the equality above means something
 
 
-# Runs an example with bf16_supported() answering False, as on hardware without native bf16.
-WITHOUT_BF16 = """
-import runpy, sys
-import lightly_min.harness.precision as precision
-precision.bf16_supported = lambda device: False
-sys.argv = sys.argv[1:]
-runpy.run_path(sys.argv[0], run_name="__main__")
+# Runs an example with the harness's bf16_supported() answering as asked, and writes every
+# torch.autocast() that the run enters (device type, dtype, enabled) to autocast.json.
+WITH_BF16 = """
+import json, runpy, sys, torch
+import lightly_min.harness.run as harness_run
+harness_run.bf16_supported = lambda device: sys.argv[1] == "yes"
+entered, original = [], torch.autocast.__enter__
+def record(self):
+    entered.append([self.device, str(self.fast_dtype), self._enabled])
+    return original(self)
+torch.autocast.__enter__ = record
+sys.argv = sys.argv[2:]
+try:
+    runpy.run_path(sys.argv[0], run_name="__main__")
+finally:
+    open("autocast.json", "w").write(json.dumps(entered))
 """
 
 
 @pytest.mark.parametrize("example", ["pytorch/simsiam.py", "pytorch_lightning/simclr.py"])
-def test_examples_fall_back_to_float32_without_bf16(example, tmp_path):
+@pytest.mark.parametrize("bf16", [False, True])
+def test_bf16_autocast_only_where_the_hardware_has_it(example, bf16, tmp_path):
     smoke = [str(EXAMPLES / example), "--fake-data", "16", "--epochs", "1"]
-    smoke += ["--batch-size", "8", "--num-workers", "0"]
-    result = run([sys.executable, "-c", WITHOUT_BF16, *smoke], cwd=tmp_path)
+    smoke += ["--batch-size", "8", "--num-workers", "0", "--output-dir", "run"]
+    arguments = [sys.executable, "-c", WITH_BF16, "yes" if bf16 else "no", *smoke]
+    result = run(arguments, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
-    output = result.stdout + result.stderr
-    assert "bfloat16" not in output and "bf16" not in output.replace("fp32", "")
-    if example.startswith("pytorch/"):
-        assert "(fp32)" in result.stdout  # the PyTorch examples name their precision
-    (loss,) = epoch_losses(result.stdout)
+    entered = json.loads((tmp_path / "autocast.json").read_text())
+    in_bf16 = [call for call in entered if call[1] == "torch.bfloat16" and call[2]]
+    if bf16:  # every training step (2 of them) in bf16
+        assert len(in_bf16) >= 2, entered
+    else:
+        assert not in_bf16, entered
+    (loss,) = epoch_losses(tmp_path / "run")
     assert np.isfinite(loss)

@@ -42,11 +42,22 @@ def step(transform, kind):
     return [s for s in found if isinstance(s, kind)]
 
 
-def test_modules_export_the_same_classes_under_lightlys_module_names():
-    assert SimCLRFromModule is SimCLRTransform
-    assert SimSiamFromModule is SimSiamTransform
-    assert FastSiamFromModule is FastSiamTransform
-    assert BYOLFromModule is BYOLTransform
+@pytest.mark.parametrize(
+    "make, views",
+    [
+        (lambda: SimCLRFromModule(input_size=24), 2),
+        (lambda: SimSiamFromModule(input_size=24), 2),
+        (lambda: FastSiamFromModule(input_size=24), 4),
+        (lambda: BYOLFromModule(BYOLView1Transform(24), BYOLView2Transform(24)), 2),
+    ],
+    ids=["simclr", "simsiam", "fastsiam", "byol"],
+)
+def test_lightlys_module_paths_give_working_transforms(make, views):
+    """Code written for lightly imports each transform from its own module: each of those gives
+    the method's views of an image, at the size asked for."""
+    image = Image.fromarray(np.random.default_rng(0).integers(0, 256, (40, 30, 3), np.uint8))
+    out = make()(image)
+    assert len(out) == views and all(view.shape == (3, 24, 24) for view in out)
 
 
 def test_method_transforms_are_views_of_their_view_transforms():

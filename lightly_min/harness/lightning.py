@@ -52,7 +52,8 @@ class RunCallback(Callback):
                 f"{self.run.method}. Resume it with that method's script, or choose another "
                 "--output-dir."
             )
-        self.run.record.resume_after(checkpoint["epoch"])
+        # Saved at the end of an epoch, which Lightning counts from 0.
+        self.run.record.resume_after(checkpoint["epoch"] + 1)
         torch.set_rng_state(checkpoint["rng_state"])
 
 
