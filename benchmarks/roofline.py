@@ -1,6 +1,6 @@
 """How close the SimSiam example's training step comes to this machine's peak arithmetic.
 
-The step is the example's own: its ``SimSiam`` model class, imported from
+The step is the example's own: its ``SimSiam`` model class and ``training_step``, imported from
 ``examples/pytorch/simsiam.py``, on the CIFAR-stem ResNet-18 that the example builds, with
 the example's loss, SGD step, channels-last layout and bf16 autocast (where supported), on a
 fixed batch of random 32 px images (no data loading). ``torch.utils.flop_counter`` counts the
@@ -22,8 +22,8 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from benchmarks.learning import ROOT
-from lightly_min.loss import NegativeCosineSimilarity
 from lightly_min.harness.precision import bf16_supported
+from lightly_min.loss import NegativeCosineSimilarity
 
 EXAMPLE = ROOT / "examples" / "pytorch" / "simsiam.py"
 
@@ -65,15 +65,14 @@ def simsiam_step(batch_size: int = 128, steps: int = 10) -> dict[str, Any]:
     """FLOPs and time of the example's training step at ``batch_size``."""
     torch.manual_seed(0)
     model, criterion = example_model(), NegativeCosineSimilarity()
+    training_step = example_module().training_step  # the example's own loss step
     optimizer = torch.optim.SGD(model.parameters(), lr=0.06, momentum=0.9, weight_decay=5e-4)
     x0, x1 = torch.randn(2, batch_size, 3, 32, 32)
     use_bf16 = bf16_supported("cpu")
 
     def step() -> None:
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=use_bf16):
-            z0, p0 = model(x0)
-            z1, p1 = model(x1)
-            loss = 0.5 * (criterion(p0, z1) + criterion(p1, z0))
+            loss, _ = training_step(model, criterion, x0, x1)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

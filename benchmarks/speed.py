@@ -1,17 +1,19 @@
 """Speed, library against library: each example script as a user runs it, built from
 lightly_min, and the same script with its building blocks imported from lightly.
 
-lightly_min keeps lightly's names and import paths, so switching ``lightly_min`` to
-``lightly`` in the imports of the building blocks (heads, losses, transforms, momentum
-helpers) gives the same recipe built from lightly: same settings, same precision (the script
-decides bf16 either way), same data, same harness. Both train on the same folder of digits
-(PNG files, unlabelled, so the scripts skip their evaluation) and print images per second for
-every epoch; the first epoch warms up, the last one counts.
+lightly_min keeps lightly's names and import paths, so the example's file, unchanged, run with
+each building-block module (heads, losses, transforms, momentum helpers) answered by lightly's
+module of the same path, is the same recipe built from lightly: same settings, same precision
+(the harness decides bf16 either way), same data, same harness (imported from lightly_min
+before the switch). Both train on the same folder of digits (PNG files, unlabelled, so the
+scripts skip their evaluation) and record images per second for every epoch in their run
+record; the first epoch warms up, the last one counts.
 """
 
 from __future__ import annotations
 
-import re
+import ast
+import json
 import subprocess
 import sys
 import tempfile
@@ -36,24 +38,31 @@ SHARED_MODULES = (
     "utils.debug",
     "utils.scheduler",
 )
-IMAGES_PER_SECOND = re.compile(r"^epoch (\d+)/\d+ .* (\d+) images/s$", re.MULTILINE)
 LIBRARIES = ("lightly_min", "lightly")
+
+#: Runs ``python -c LAUNCHER script args...``: the script, with ``lightly_min.<module>`` for each
+#: shared module answered by ``lightly.<module>``.
+LAUNCHER = """
+import importlib, runpy, sys
+import lightly_min.harness  # lightly_min's own helpers, loaded before the switch
+from benchmarks.speed import SHARED_MODULES
+for module in SHARED_MODULES:
+    sys.modules[f"lightly_min.{module}"] = importlib.import_module(f"lightly.{module}")
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
 
 
 def example(method: str) -> Path:
     return ROOT / "examples" / "pytorch" / f"{method}.py"
 
 
-def with_lightly(script: str) -> str:
-    """The script with its building blocks imported from lightly instead of lightly_min."""
-    switched = script
-    for module in SHARED_MODULES:
-        switched = switched.replace(
-            f"from lightly_min.{module} import", f"from lightly.{module} import"
-        )
-    if switched == script:
-        raise ValueError("the script imports no building block from lightly_min")
-    return switched
+def lightly_min_imports(script: Path) -> set[str]:
+    """The ``lightly_min`` modules that the script imports from (parsed, not pattern-matched)."""
+    tree = ast.parse(script.read_text())
+    found = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    found |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    return {name for name in found if name and name.split(".")[0] == "lightly_min"}
 
 
 def command(
@@ -80,15 +89,18 @@ def measure(
 ) -> dict[str, Any]:
     """One run of the example in a fresh process; images/s of each epoch, the last counted."""
     script = example(method)
-    if library == "lightly":
-        script = scratch / f"{method}_with_lightly.py"
-        script.write_text(with_lightly(example(method).read_text()))
     with tempfile.TemporaryDirectory(dir=scratch) as output_dir:  # weights: not kept
-        done = subprocess.run(
-            command(script, images, Path(output_dir), batch_size, epochs),
-            cwd=scratch, capture_output=True, text=True,
-        )  # fmt: skip
-    speeds = [float(found) for _, found in IMAGES_PER_SECOND.findall(done.stdout)]
+        arguments = command(script, images, Path(output_dir), batch_size, epochs)
+        if library == "lightly":
+            arguments[1:1] = ["-c", LAUNCHER]
+        done = subprocess.run(arguments, cwd=ROOT, capture_output=True, text=True)
+        record = Path(output_dir) / "metrics.jsonl"
+        lines = (
+            [json.loads(line) for line in record.read_text().splitlines()]
+            if record.exists()
+            else []
+        )
+    speeds = [line["images_per_second"] for line in lines if line["kind"] == "epoch"]
     if done.returncode != 0 or len(speeds) != epochs:
         raise RuntimeError(f"{script.name} failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
     return {"images_per_second": speeds[-1], "per_epoch": speeds}

@@ -13,7 +13,7 @@ from torch.optim.lr_scheduler import LambdaLR
 
 from lightly_min.harness import Run, parse_args
 from lightly_min.loss import NegativeCosineSimilarity
-from lightly_min.models.modules import ProjectionHead, SimSiamPredictionHead
+from lightly_min.models.modules.heads import ProjectionHead, SimSiamPredictionHead
 from lightly_min.transforms import FastSiamTransform
 from lightly_min.utils.debug import std_of_l2_normalized
 

@@ -16,7 +16,7 @@ from torch.optim.lr_scheduler import LambdaLR
 from lightly_min.harness import Run, parse_args
 from lightly_min.harness.lightning import callbacks, resume_path
 from lightly_min.loss import NegativeCosineSimilarity
-from lightly_min.models.modules import BYOLPredictionHead, BYOLProjectionHead
+from lightly_min.models.modules.heads import BYOLPredictionHead, BYOLProjectionHead
 from lightly_min.models.utils import deactivate_requires_grad, update_momentum
 from lightly_min.transforms import BYOLTransform, BYOLView1Transform, BYOLView2Transform
 from lightly_min.utils.debug import std_of_l2_normalized
