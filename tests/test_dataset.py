@@ -1,8 +1,10 @@
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from lightly_min.data import LightlyDataset
+from lightly_min.data.dataset import skip_unreadable
 from lightly_min.errors import InputError
 from lightly_min.transforms.rgb import pil_to_rgb
 
@@ -46,13 +48,56 @@ def test_missing_empty_or_imageless_folders_and_files_are_clear_errors(tmp_path)
         LightlyDataset(tmp_path / "a.txt")
 
 
-def test_unreadable_images_are_skipped_for_the_next_readable_one_with_a_warning(tmp_path):
+def test_an_unreadable_image_is_skipped_never_replaced(tmp_path):
     write_image(tmp_path / "a" / "0.png")
     (tmp_path / "a" / "1_broken.png").write_bytes(b"not really a png")
-    write_image(tmp_path / "b" / "2.png", mode="L")
+    (tmp_path / "a" / "2_empty.jpg").write_bytes(b"")
+    write_image(tmp_path / "b" / "3.png", mode="L")
     with pytest.warns(UserWarning, match="skipping .*1_broken.png, which cannot be read"):
-        image, label, name = LightlyDataset(tmp_path)[1]
-    assert (label, name, image.mode) == (1, "b/2.png", "RGB")  # the substitute's own label
+        dataset = LightlyDataset(tmp_path)
+    assert [str(f) for f in dataset.files] == ["a/0.png", "b/3.png"]
+    assert [(label, name) for _, label, name in dataset] == [(0, "a/0.png"), (1, "b/3.png")]
+    assert sorted(str(f) for f in dataset.skipped) == ["a/1_broken.png", "a/2_empty.jpg"]
+
+
+def test_an_image_broken_past_its_header_is_left_out_of_its_batch(tmp_path):
+    for name in ("0.jpg", "1.jpg", "2.jpg"):
+        write_image(tmp_path / name, size=(64, 64))
+    whole = (tmp_path / "1.jpg").read_bytes()
+    (tmp_path / "1.jpg").write_bytes(whole[: len(whole) // 2])  # the header reads, pixels don't
+    dataset = LightlyDataset(tmp_path, transform=lambda image: torch.zeros(1))
+    assert len(dataset) == 3
+    with pytest.warns(UserWarning, match="skipping .*1.jpg"):
+        batch = skip_unreadable([dataset[i] for i in range(3)])
+    assert list(batch[2]) == ["0.jpg", "2.jpg"] and batch[0].shape == (2, 1)
+
+
+def test_what_archivers_add_is_not_data(tmp_path):
+    """A folder unpacked from a macOS zip: __MACOSX/, AppleDouble ._* files and .DS_Store are
+    neither images nor classes."""
+    write_image(tmp_path / "cats" / "a.png")
+    write_image(tmp_path / "dogs" / "b.png")
+    (tmp_path / "cats" / "._a.png").write_bytes(b"\x00\x05\x16\x07 AppleDouble")
+    (tmp_path / ".DS_Store").write_bytes(b"Bud1")
+    write_image(tmp_path / "__MACOSX" / "cats" / "a.png")
+    write_image(tmp_path / ".hidden" / "c.png")
+    dataset = LightlyDataset(tmp_path)
+    assert dataset.classes == ["cats", "dogs"] and dataset.is_labelled
+    assert [str(f) for f in dataset.files] == ["cats/a.png", "dogs/b.png"]
+
+
+def test_class_folders_that_are_links_are_read(tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    write_image(elsewhere / "cats" / "a.png")
+    write_image(elsewhere / "dogs" / "b.png")
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in ("cats", "dogs"):
+        (data / name).symlink_to(elsewhere / name, target_is_directory=True)
+    (data / "dogs" / "loop").symlink_to(data, target_is_directory=True)  # a cycle: read once
+    dataset = LightlyDataset(data)
+    assert dataset.classes == ["cats", "dogs"]
+    assert [str(f) for f in dataset.files] == ["cats/a.png", "dogs/b.png"]
 
 
 def test_a_folder_of_only_unreadable_images_fails_at_once(tmp_path):

@@ -188,12 +188,12 @@ def test_a_labelled_folder_is_evaluated_on_held_out_images(tmp_path, rng):
     example = "pytorch/fastsiam.py"
     split = run_example(example, "--data-dir", str(tmp_path / "train"), *FAST, cwd=tmp_path)
     assert split.returncode == 0, split.stderr[-3000:]
-    assert "18 images for training, 2 classes; 2 held out" in split.stdout
+    assert "18 images for training, 2 classes (cats, dogs); 2 held out" in split.stdout
     assert final(tmp_path / "checkpoints/fastsiam_pytorch")["evaluation"] is not None
     args = ["--test-dir", str(tmp_path / "test"), "--output-dir", "second"]
     named = run_example(example, "--data-dir", str(tmp_path / "train"), *args, *FAST, cwd=tmp_path)
     assert named.returncode == 0, named.stderr[-3000:]
-    assert "20 images, 2 classes; evaluation on the 6 images of" in named.stdout
+    assert "20 images, 2 classes (cats, dogs); evaluation on the 6 images of" in named.stdout
     assert final(tmp_path / "second")["evaluation"] is not None
 
 

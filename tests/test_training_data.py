@@ -34,7 +34,7 @@ def test_a_labelled_folder_holds_out_a_tenth_of_each_class(tmp_path):
     train_files = {data.train[i][2] for i in range(len(data.train))}
     test_files = {data.test[i][2] for i in range(len(data.test))}
     assert not train_files & test_files and len(train_files | test_files) == 28
-    assert "25 images for training, 3 classes; 3 held out" in data.description
+    assert "25 images for training, 3 classes (a, b, c); 3 held out" in data.description
     again = load(data_dir=tmp_path, seed=3)
     assert {again.test[i][2] for i in range(3)} == test_files  # the seed fixes the split
 

@@ -13,7 +13,7 @@ from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
 
 from lightly_min.harness import Run, parse_args
-from lightly_min.harness.lightning import callbacks, resume_path
+from lightly_min.harness.lightning import AtomicCheckpointIO, callbacks, resume_path
 from lightly_min.loss import NegativeCosineSimilarity
 from lightly_min.models.modules.heads import ProjectionHead, SimSiamPredictionHead
 from lightly_min.transforms import SimSiamTransform
@@ -89,6 +89,7 @@ def main(argv=None):
         devices=1,
         precision=run.precision,  # bf16 where the hardware computes in it
         callbacks=callbacks(run),  # a checkpoint every epoch, and the run record
+        plugins=[AtomicCheckpointIO(run)],  # checkpoints written whole, or not at all
         default_root_dir=run.output_dir,
     )
     trainer.fit(model, run.train_loader(), ckpt_path=resume_path(run))

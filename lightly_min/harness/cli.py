@@ -73,3 +73,28 @@ def _problem(args: argparse.Namespace) -> str | None:
     if not (math.isfinite(args.lr) and args.lr > 0):
         return f"--lr {args.lr}: must be a positive number (per 256 images)."
     return None
+
+
+_ONE_PROCESS = ["--fake-data", "16", "--epochs", "1", "--batch-size", "8", "--num-workers", "0"]
+#: The flags of each flavour's smoke run (see :func:`smoke_args`).
+_SMOKE = {
+    "pytorch": _ONE_PROCESS,
+    "lightning": _ONE_PROCESS,
+    "distributed": ["--devices", "2", "--fake-data", "32", *_ONE_PROCESS[2:]],
+}
+
+
+def smoke_args(flavour: str = "pytorch") -> list[str]:
+    """The flags of an example's smoke run: a few noise images for one epoch, seconds on a
+    CPU, nothing to learn (two batches per process; the distributed flavour with two
+    processes, each with half of the images).
+
+    This is the one place that says what a smoke run is: CI runs it, each example's notebook
+    ends with it, and each example's header shows it on its ``Smoke:`` line (a test checks).
+
+    Args:
+        flavour: ``"pytorch"``, ``"lightning"`` or ``"distributed"``, as for :func:`parse_args`.
+    """
+    if flavour not in _SMOKE:
+        raise ValueError(f"flavour {flavour!r}: must be one of {', '.join(_SMOKE)}")
+    return list(_SMOKE[flavour])

@@ -18,6 +18,8 @@ there are at least two classes (:attr:`~lightly_min.data.dataset.LightlyDataset.
 
 from __future__ import annotations
 
+import copy
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,6 +111,34 @@ def load_training_data(
     )
 
 
+def _classes(dataset: LightlyDataset) -> str:
+    """``"3 classes (cats, dogs, owls)"``, naming at most ten."""
+    names = ", ".join(dataset.classes[:10]) + (", ..." if len(dataset.classes) > 10 else "")
+    return f"{len(dataset.classes)} classes ({names})"
+
+
+def _why_unlabelled(dataset: LightlyDataset, name: str) -> str:
+    """Why a folder does not count as labelled, and what to change."""
+    if dataset.classes and dataset.loose_files:
+        return (
+            f"{name} holds {len(dataset.loose_files)} images outside its class subfolders "
+            f"(e.g. {dataset.loose_files[0]}); move them into a class subfolder, or out"
+        )
+    if len(dataset.classes) == 1:
+        return (
+            f"{name} has one class subfolder ({dataset.classes[0]}); evaluating needs two "
+            "classes or more"
+        )
+    return f"{name} has no class subfolders; put each class in a subfolder: DIR/<class>/<image>"
+
+
+def _with_transform(dataset: LightlyDataset, transform: Callable[[Any], Any]) -> LightlyDataset:
+    """The same files (read and checked once) through another transform."""
+    other = copy.copy(dataset)
+    other.transform = transform
+    return other
+
+
 def _folder(
     transform: Callable[[Any], Any],
     eval_transform: Callable[[Any], Any],
@@ -117,27 +147,32 @@ def _folder(
     seed: int,
 ) -> TrainingData:
     train = LightlyDataset(data_dir, transform)
-    bank = LightlyDataset(data_dir, eval_transform)
+    bank = _with_transform(train, eval_transform)
     if test_dir is not None:
         test = LightlyDataset(test_dir, eval_transform)
-        if not bank.is_labelled or not test.is_labelled:
-            unlabelled = data_dir if not bank.is_labelled else test_dir
-            raise InputError(
-                f"--test-dir evaluates with labels, but {unlabelled} has no class subfolders. "
-                "Put the images of each class in a subfolder named after it, in both folders."
-            )
+        for dataset, name in ((bank, data_dir), (test, test_dir)):
+            if not dataset.is_labelled:
+                raise InputError(
+                    f"--test-dir evaluates with labels, but {_why_unlabelled(dataset, name)}."
+                )
         if test.classes != bank.classes:
             raise InputError(
                 f"The class subfolders of {test_dir} ({', '.join(test.classes)}) differ from "
                 f"those of {data_dir} ({', '.join(bank.classes)}). Use the same class names."
+            )
+        if Path(test_dir).resolve() == Path(data_dir).resolve():
+            print(
+                f"warning: --test-dir is the training folder {data_dir}: the evaluation measures "
+                "the images the network trained on, not held-out ones.",
+                file=sys.stderr,
             )
         return TrainingData(
             train=train,
             bank=bank,
             test=test,
             description=(
-                f"{data_dir}: {len(train)} images, {len(bank.classes)} classes; evaluation on "
-                f"the {len(test)} images of {test_dir}"
+                f"{data_dir}: {len(train)} images, {_classes(bank)}; evaluation on the "
+                f"{len(test)} images of {test_dir}"
             ),
         )
     if not bank.is_labelled:
@@ -146,17 +181,22 @@ def _folder(
             bank=None,
             test=None,
             description=(
-                f"{data_dir}: {len(train)} images, unlabelled; no evaluation (to evaluate, "
-                "put each class in a subfolder: DIR/<class>/<image>)"
+                f"{data_dir}: {len(train)} images, unlabelled; no evaluation "
+                f"({_why_unlabelled(bank, 'the folder')})"
             ),
         )
     train_index, test_index = _stratified_split(bank.targets, HOLDOUT_FRACTION, seed)
+    if not test_index:
+        raise InputError(
+            f"{data_dir} has too few images per class to hold any out for evaluation (a class "
+            "needs 2 or more). Add images, or name a held-out folder with --test-dir."
+        )
     return TrainingData(
         train=Subset(train, train_index),
         bank=Subset(bank, train_index),
         test=Subset(bank, test_index),
         description=(
-            f"{data_dir}: {len(train_index)} images for training, {len(bank.classes)} classes; "
+            f"{data_dir}: {len(train_index)} images for training, {_classes(bank)}; "
             f"{len(test_index)} held out for evaluation ({HOLDOUT_FRACTION:.0%} of each class; "
             "--test-dir names a held-out folder instead)"
         ),

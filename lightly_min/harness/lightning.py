@@ -3,19 +3,46 @@
 ``callbacks(run)`` gives the Trainer what the plain PyTorch loop does by hand: a checkpoint at
 the end of every epoch (model, optimiser, schedule, epoch, and the random state, so that
 ``--resume`` continues the same augmentations), the check that a resumed checkpoint is this
-method's, and the run record's lines, written by the process of rank 0.
+method's, the run record's lines (written by the process of rank 0), a stop at the first
+loss that is not a number, and SIGTERM and SIGINT ending every process at once with an honest
+exit status. ``AtomicCheckpointIO(run)``, a Trainer plugin, writes each checkpoint to a
+temporary file beside it and renames it into place, so that no kill leaves a broken one.
 """
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import Callback, ModelCheckpoint
+from pytorch_lightning.plugins import TorchCheckpointIO
+from pytorch_lightning.strategies.launchers.subprocess_script import _SubprocessScriptLauncher
 
-from lightly_min.harness.run import Run, fail
+from lightly_min.harness import run as run_module
+from lightly_min.harness.output import atomic_write, load_checkpoint
+from lightly_min.harness.run import Run, end_on_signals, fail
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Lightning's checkpoint writer, written atomically in the checkpoint's own folder
+    (:func:`~lightly_min.harness.output.atomic_write`), on any file system; a failed write
+    (e.g. a full disk) ends the run with one line."""
+
+    def __init__(self, run: Run):
+        super().__init__()
+        self.run = run
+
+    def save_checkpoint(self, checkpoint: dict, path: str | Path, storage_options: Any = None):
+        self.run.write(lambda: atomic_write(path, lambda file: torch.save(checkpoint, file)))
+
+    def load_checkpoint(self, path: str | Path, map_location: Any = None, weights_only=None):
+        try:
+            return load_checkpoint(path)
+        except Exception as error:
+            fail(str(error))
 
 
 class RunCallback(Callback):
@@ -27,11 +54,22 @@ class RunCallback(Callback):
         self.run = run
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        launcher = trainer.strategy.launcher
+        if isinstance(launcher, _SubprocessScriptLauncher):  # rank 0 started the others
+            run_module._children[:] = launcher.procs
+        end_on_signals(self.run.checkpoint_path, self.run.is_main)  # over Lightning's handlers
         self.run.start(model=pl_module, optimizer=trainer.optimizers[0])
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._clock = time.perf_counter()
         self._lr = trainer.optimizers[0].param_groups[0]["lr"]
+
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, pl_module: Any, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        loss = outputs["loss"] if isinstance(outputs, dict) else outputs
+        self.run._epoch = trainer.current_epoch
+        self.run.check_finite(float(loss), batch_idx + 1)
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         metrics = trainer.callback_metrics

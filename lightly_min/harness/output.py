@@ -3,6 +3,7 @@ weights written atomically, the run record, and the checks before a run starts."
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import tempfile
@@ -13,22 +14,92 @@ import torch
 
 from lightly_min.errors import InputError
 
+#: The suffix of the temporary files that :func:`atomic_write` renames into place.
+TEMPORARY_SUFFIX = ".tmp"
+
 
 def atomic_write(path: str | Path, write: Any) -> None:
     """Calls ``write(file)`` on a temporary file beside ``path``, flushes it to disk, and then
-    renames it to ``path`` (``os.replace``, atomic on POSIX and Windows file systems): a run
-    killed while writing leaves the previous file at ``path`` whole, or no file."""
+    renames it to ``path`` (``os.replace``, atomic on POSIX file systems): a run killed while
+    writing leaves the previous file at ``path`` whole, or no file. The temporary file is in
+    the same folder, so the rename never crosses file systems.
+
+    Raises:
+        InputError: the file cannot be written (e.g. the disk is full); the previous file at
+            ``path`` is left as it was.
+    """
     path = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    temporary = None
     try:
+        handle, temporary = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.name}.", suffix=TEMPORARY_SUFFIX
+        )
+        os.chmod(temporary, 0o666 & ~_umask())  # as open() would create it, not mkstemp's 0600
         with os.fdopen(handle, "wb") as file:
             write(file)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+    except BaseException as error:
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise InputError(
+                f"Cannot write {path} ({error.strerror or error}). Free some space or choose "
+                "another --output-dir; the previous file there is whole."
+            ) from None
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """The checkpoint at ``path``, or one line saying why it cannot be read.
+
+    Raises:
+        InputError: the file is empty, truncated or not a checkpoint.
+    """
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as error:  # torch raises several kinds for a broken file
+        raise InputError(
+            f"Cannot read the checkpoint {path} ({type(error).__name__}: {error}); it is empty "
+            "or truncated, so it was not written by a run of these scripts, which replace it "
+            "whole. Restore it from a copy, or start again in another --output-dir."
+        ) from None
+
+
+class OutputLock:
+    """An exclusive lock on an output folder, held while a run writes to it, so that a second
+    run into the same folder stops at once instead of overwriting the first's files.
+
+    The lock is ``fcntl.flock`` on ``FOLDER/.lock``: the system releases it when the process
+    ends, however it ends (even by SIGKILL), so a stale lock never blocks a later run.
+    """
+
+    def __init__(self, folder: str | Path):
+        self.path = Path(folder) / ".lock"
+        self.file = open(self.path, "a+")  # noqa: SIM115 (held for the whole run)
+        try:
+            fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self.file.seek(0)
+            holder = self.file.read().strip() or "another process"
+            self.file.close()
+            raise InputError(
+                f"Another run ({holder}) is writing to {self.path.parent}. Wait for it to end, "
+                "or choose another --output-dir."
+            ) from None
+        self.file.seek(0)
+        self.file.truncate()
+        self.file.write(f"process {os.getpid()}")
+        self.file.flush()
+        for stale in Path(folder).glob(f".*{TEMPORARY_SUFFIX}"):  # of a run killed mid-write
+            stale.unlink(missing_ok=True)
 
 
 def save_checkpoint(state: dict[str, Any], path: str | Path) -> None:
@@ -61,7 +132,7 @@ class RunRecord:
         atomic_write(self.path, lambda file: file.write(text.encode()))
 
 
-def check_output_dir(weights: str | Path, checkpoint: str | Path, resume: bool) -> None:
+def check_output_dir(weights: str | Path, checkpoint: str | Path, resume: bool) -> OutputLock:
     """Checks the output folder of a run before it starts, and creates it if needed.
 
     A run writes ``checkpoint`` at least once per epoch and ``weights`` when training has
@@ -69,9 +140,12 @@ def check_output_dir(weights: str | Path, checkpoint: str | Path, resume: bool) 
     finished run, and one with only ``checkpoint`` an interrupted one.
 
     Raises:
-        InputError: the folder cannot be written; it holds a finished run; it holds an
-            interrupted run and ``resume`` is false; ``resume`` is true but there is no
-            checkpoint. Nothing in the folder is overwritten silently.
+        InputError: the folder cannot be written; another run is writing to it; it holds a
+            finished run; it holds an interrupted run and ``resume`` is false; ``resume`` is
+            true but there is no checkpoint. Nothing in the folder is overwritten silently.
+
+    Returns:
+        The folder's :class:`OutputLock`, to hold until the run ends.
     """
     weights, checkpoint = Path(weights), Path(checkpoint)
     folder = weights.parent
@@ -84,6 +158,7 @@ def check_output_dir(weights: str | Path, checkpoint: str | Path, resume: bool) 
             f"Cannot write to --output-dir {folder} ({error.strerror or error}). Choose a "
             "folder you can write to."
         ) from None
+    lock = OutputLock(folder)
     if weights.exists():
         raise InputError(
             f"{folder} already holds a finished run ({weights.name}). Choose another "
@@ -99,3 +174,4 @@ def check_output_dir(weights: str | Path, checkpoint: str | Path, resume: bool) 
             f"--resume found no checkpoint ({checkpoint.name}) in {folder}. Name the "
             "--output-dir of the run to continue, or leave out --resume."
         )
+    return lock

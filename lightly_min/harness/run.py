@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -33,10 +35,17 @@ from torch import nn
 from torch.utils.data import DataLoader
 from torchvision import transforms as T
 
+from lightly_min.data.dataset import skip_unreadable
 from lightly_min.errors import InputError
 from lightly_min.evaluation import evaluate_backbone
 from lightly_min.harness.data import TrainingData, load_training_data
-from lightly_min.harness.output import RunRecord, atomic_write, check_output_dir, save_checkpoint
+from lightly_min.harness.output import (
+    RunRecord,
+    atomic_write,
+    check_output_dir,
+    load_checkpoint,
+    save_checkpoint,
+)
 from lightly_min.harness.precision import bf16_supported
 from lightly_min.progress import progress_bar
 from lightly_min.transforms.utils import IMAGENET_NORMALIZE
@@ -54,6 +63,42 @@ def launch_rank() -> int:
 def fail(message: str) -> None:
     """Ends the program with one ``error: ...`` line and exit status 1."""
     sys.exit(f"error: {message}")
+
+
+#: Processes to take down with this one: a Lightning DDP launch's other ranks.
+_children: list[Any] = []
+
+
+def end_now(status: int, message: str | None = None) -> None:
+    """Ends this process at once with ``status``, after one ``error: ...`` line (if any) and
+    after ending the processes in ``_children``. Nothing is left half-written: every file a
+    run writes is replaced whole (:func:`~lightly_min.harness.output.atomic_write`)."""
+    if message:
+        print(f"error: {message}", file=sys.stderr, flush=True)
+    for child in _children:
+        with contextlib.suppress(Exception):
+            child.kill()
+    sys.stdout.flush()
+    os._exit(status)
+
+
+def end_on_signals(checkpoint: Path, is_main: bool) -> None:
+    """SIGTERM (what schedulers such as SLURM send) and SIGINT (Ctrl+C) end the run at once,
+    with exit status 128 + the signal's number (143 and 130) and one line that says how to
+    continue. Installed again by the Lightning callback, over Lightning's own handlers."""
+
+    def handler(signum: int, frame: Any) -> None:
+        name = signal.Signals(signum).name
+        message = (
+            f"stopped by {name}. The last checkpoint, {checkpoint}, is whole: run the same "
+            "command with --resume to continue."
+        )
+        end_now(128 + signum, message if is_main else None)
+
+    if "ipykernel" in sys.modules:  # in Jupyter, an interrupt stops the cell, not the kernel
+        return
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, handler)
 
 
 class Run:
@@ -100,10 +145,11 @@ class Run:
                 fake_data=args.fake_data, download_dir=args.download_dir,
                 image_size=input_size, seed=args.seed,
             )  # fmt: skip
-            if self.is_main:
-                check_output_dir(self.weights_path, self.checkpoint_path, args.resume)
+            if self.is_main:  # held until the process ends: one run per output folder
+                self.lock = check_output_dir(self.weights_path, self.checkpoint_path, args.resume)
         except InputError as error:
             fail(str(error))
+        end_on_signals(self.checkpoint_path, self.is_main)
         if len(self.data.train) < self.global_batch:
             fail(
                 f"{len(self.data.train)} training images are fewer than one global batch of "
@@ -130,6 +176,7 @@ class Run:
         return DataLoader(
             self.data.train, self.args.batch_size, shuffle=True, drop_last=True,
             num_workers=self.args.num_workers, persistent_workers=self.args.num_workers > 0,
+            collate_fn=skip_unreadable,  # an image that cannot be read is left out, not replaced
         )  # fmt: skip
 
     def autocast(self) -> contextlib.AbstractContextManager:
@@ -152,7 +199,10 @@ class Run:
 
     def load_checkpoint(self) -> dict[str, Any]:
         """The checkpoint to resume, checked to be this method's (one line otherwise)."""
-        state = torch.load(self.checkpoint_path, map_location="cpu", weights_only=False)
+        try:
+            state = load_checkpoint(self.checkpoint_path)
+        except InputError as error:
+            fail(str(error))
         written_by = state.get("method")
         if written_by != self.method:
             fail(
@@ -164,7 +214,9 @@ class Run:
         return state
 
     def start(
-        self, model: nn.Module | None = None, optimizer: torch.optim.Optimizer | None = None,
+        self,
+        model: nn.Module | None = None,
+        optimizer: torch.optim.Optimizer | None = None,
         **_: Any,
     ) -> None:
         """Writes the run's settings as the record's first line (once per output folder): the
@@ -177,13 +229,14 @@ class Run:
             name: sum(p.numel() for p in child.parameters())
             for name, child in model.named_children()
         }  # fmt: skip
-        self.record.write(
-            "start", method=self.method, args=vars(self.args), global_batch=self.global_batch,
+        settings = dict(
+            method=self.method, args=vars(self.args), global_batch=self.global_batch,
             device=self.device, precision=self.precision,
             optimizer=[{k: v for k, v in g.items() if k != "params"} for g in groups],
             parameters={name: count for name, count in parts.items() if count},
             transform=repr(self.transform),
         )  # fmt: skip
+        self.write(lambda: self.record.write("start", **settings))
 
     def epoch(self, loader: Iterable, epoch: int, optimizer: torch.optim.Optimizer) -> Iterator:
         """The batches of one epoch, with a progress bar and a clock."""
@@ -196,10 +249,30 @@ class Run:
     def log(self, loss: torch.Tensor, **monitors: torch.Tensor) -> None:
         """Adds one step's loss and collapse monitors to the epoch's means."""
         values = {"loss": loss.item(), **{k: v.item() for k, v in monitors.items()}}
+        self.check_finite(values["loss"], self._steps + 1)
         for name, value in values.items():
             self._sums[name] = self._sums.get(name, 0.0) + value
         self._steps += 1
         self._bar.set_postfix(loss=f"{values['loss']:.3f}")
+
+    def check_finite(self, loss: float, step: int) -> None:
+        """Ends the run (status 1) when the loss is not a number: training has diverged, and
+        the next checkpoint would hold its weights. The last one, before it, is kept."""
+        if not math.isfinite(loss):
+            end_now(1, (
+                f"the loss is {loss} at step {step} of epoch {self._epoch + 1}: training "
+                f"diverged. Nothing of this epoch was saved; {self.checkpoint_path} holds the "
+                "last finite state. Lower --lr, or check the data, then start again (or "
+                "continue with --resume)."
+            ))  # fmt: skip
+
+    def write(self, write: Callable[[], None]) -> None:
+        """Runs a write of the output folder; a failure (e.g. a full disk) ends the run with
+        one line."""
+        try:
+            write()
+        except InputError as error:
+            end_now(1, str(error))
 
     def end_epoch(self, **objects: Any) -> None:
         """Saves the checkpoint (each object's ``state_dict``, atomically) and records the
@@ -207,7 +280,7 @@ class Run:
         seconds = time.perf_counter() - self._clock
         state = {name: obj.state_dict() for name, obj in objects.items()}
         state.update(method=self.method, epoch=self._epoch + 1, rng_state=torch.get_rng_state())
-        save_checkpoint(state, self.checkpoint_path)  # a kill leaves the last one whole
+        self.write(lambda: save_checkpoint(state, self.checkpoint_path))  # atomic
         means = {name: total / self._steps for name, total in self._sums.items()}
         self.record_epoch(self._epoch + 1, means, self._steps * self.global_batch / seconds,
                           self._lr)  # fmt: skip
@@ -221,9 +294,9 @@ class Run:
         if not self.is_main:
             return
         healthy = {f"{name}_healthy": value for name, value in self.healthy.items()}
-        self.record.write(
+        self.write(lambda: self.record.write(
             "epoch", epoch=epoch, **means, **healthy, images_per_second=images_per_second, lr=lr
-        )
+        ))  # fmt: skip
         monitors = "  ".join(
             f"{name} {means[name]:.4f} (healthy {value:.4f})"
             for name, value in self.healthy.items()
@@ -236,20 +309,24 @@ class Run:
     def finish(self, backbone: nn.Module, device: torch.device | str | None = None) -> None:
         """Saves the backbone's weights (atomically), then evaluates them on the held-out
         images, on ``device`` (default: the run's), and records the result."""
-        atomic_write(self.weights_path, lambda file: torch.save(backbone.state_dict(), file))
+        weights = backbone.state_dict()
+        self.write(lambda: atomic_write(self.weights_path, lambda file: torch.save(weights, file)))
         self.print(f"Saved the backbone's weights to {self.weights_path}")
         if self.data.test is None:
             reason = "the images have no labels (put each class in a subfolder to evaluate)"
-            self.record.write("final", weights=str(self.weights_path), evaluation=None,
-                              reason=reason)  # fmt: skip
+            self.write(lambda: self.record.write(
+                "final", weights=str(self.weights_path), evaluation=None, reason=reason
+            ))  # fmt: skip
             self.print(f"No evaluation: {reason}.")
             return
         bank, test = (
-            DataLoader(images, batch_size=256, num_workers=self.args.num_workers)
+            DataLoader(images, 256, num_workers=self.args.num_workers, collate_fn=skip_unreadable)
             for images in (self.data.bank, self.data.test)
         )
         accuracy = evaluate_backbone(backbone.to(device or self.device), bank, test)
-        self.record.write("final", weights=str(self.weights_path), evaluation=accuracy._asdict())
+        self.write(lambda: self.record.write(
+            "final", weights=str(self.weights_path), evaluation=accuracy._asdict()
+        ))  # fmt: skip
         self.print(
             f"Held-out accuracy: kNN {accuracy.knn:.4f}, linear probe {accuracy.linear_probe:.4f}"
         )
