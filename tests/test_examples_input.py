@@ -219,3 +219,69 @@ def test_resume_needs_a_checkpoint_and_a_checkpoint_needs_resume(tmp_path):
     (tmp_path / "run" / checkpoint).write_bytes(b"")
     interrupted = run_example(example, "--fake-data", "8", "--output-dir", "run", cwd=tmp_path)
     assert_one_error_line(interrupted, "holds an interrupted run", "Add --resume")
+
+
+def test_a_folder_unpacked_from_a_macos_zip_trains_on_its_images_only(tmp_path, rng):
+    """__MACOSX/, AppleDouble ._* files, .DS_Store and an empty file: none of them is an image
+    or a class, nothing stands in for them, and no training image is held out."""
+    data = tmp_path / "photos"
+    for name in ("cats", "dogs"):
+        write_images(data / name, 10, rng)
+        write_images(data / "__MACOSX" / name, 10, rng)
+        for i in range(10):
+            (data / name / f"._{i}.png").write_bytes(b"\x00\x05\x16\x07 AppleDouble")
+    (data / ".DS_Store").write_bytes(b"Bud1")
+    (data / "cats" / "empty.png").write_bytes(b"")
+    result = run_example("pytorch/simsiam.py", "--data-dir", str(data), *FAST, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "18 images for training, 2 classes (cats, dogs); 2 held out" in result.stdout
+    assert result.stderr.count("skipping") == 1 and "empty.png" in result.stderr
+    assert final(tmp_path / "checkpoints/simsiam_pytorch")["evaluation"] is not None
+
+
+def test_class_folders_that_are_links_are_trained_on(tmp_path, rng):
+    for name in ("cats", "dogs"):
+        write_images(tmp_path / "store" / name, 10, rng)
+        (tmp_path / "data").mkdir(exist_ok=True)
+        (tmp_path / "data" / name).symlink_to(tmp_path / "store" / name)
+    args = ["--data-dir", str(tmp_path / "data"), *FAST]
+    result = run_example("pytorch_lightning/simclr.py", *args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "18 images for training, 2 classes (cats, dogs)" in result.stdout
+
+
+def test_a_folder_with_one_class_says_that_evaluating_needs_two(tmp_path, rng):
+    write_images(tmp_path / "only" / "cats", 8, rng)
+    args = ["--data-dir", str(tmp_path / "only"), *FAST]
+    result = run_example("pytorch/byol.py", *args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (line,) = [line for line in result.stdout.splitlines() if "no evaluation" in line]
+    assert "one class subfolder (cats)" in line and "two classes or more" in line
+
+
+def test_a_stray_image_beside_the_class_folders_of_test_dir_is_named(tmp_path, rng):
+    for name in ("cats", "dogs"):
+        write_images(tmp_path / "train" / name, 4, rng)
+        write_images(tmp_path / "test" / name, 2, rng)
+    noise_image(rng).save(tmp_path / "test" / "stray.png")
+    args = ["--data-dir", str(tmp_path / "train"), "--test-dir", str(tmp_path / "test")]
+    result = run_example("pytorch_lightning/byol.py", *args, cwd=tmp_path)
+    assert_one_error_line(result, "images outside its class subfolders (1, e.g. stray.png)")
+
+
+def test_test_dir_that_is_the_training_folder_is_warned_about(tmp_path, rng):
+    for name in ("cats", "dogs"):
+        write_images(tmp_path / "train" / name, 4, rng)
+    args = ["--data-dir", str(tmp_path / "train"), "--test-dir", str(tmp_path / "train")]
+    result = run_example("pytorch/simclr.py", *args, *FAST, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
+    assert "is the training folder" in line and "not held-out" in line
+
+
+def test_a_labelled_folder_too_small_to_hold_anything_out(tmp_path, rng):
+    for name in ("cats", "dogs", "owls", "bats"):
+        write_images(tmp_path / "tiny" / name, 1, rng)
+    args = ["--data-dir", str(tmp_path / "tiny"), "--batch-size", "2"]
+    result = run_example("pytorch_lightning_distributed/fastsiam.py", *args, cwd=tmp_path)
+    assert_one_error_line(result, "too few images per class", "--test-dir")

@@ -121,8 +121,8 @@ def _why_unlabelled(dataset: LightlyDataset, name: str) -> str:
     """Why a folder does not count as labelled, and what to change."""
     if dataset.classes and dataset.loose_files:
         return (
-            f"{name} holds {len(dataset.loose_files)} images outside its class subfolders "
-            f"(e.g. {dataset.loose_files[0]}); move them into a class subfolder, or out"
+            f"{name} holds images outside its class subfolders ({len(dataset.loose_files)}, "
+            f"e.g. {dataset.loose_files[0]}); move them into a class subfolder, or out"
         )
     if len(dataset.classes) == 1:
         return (

@@ -54,6 +54,7 @@ class RunCallback(Callback):
         self.run = run
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.run.is_main = trainer.is_global_zero  # also in processes forked by ddp_notebook
         launcher = trainer.strategy.launcher
         if isinstance(launcher, _SubprocessScriptLauncher):  # rank 0 started the others
             run_module._children[:] = launcher.procs

@@ -34,6 +34,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 from torchvision import transforms as T
+from tqdm.auto import tqdm
 
 from lightly_min.data.dataset import skip_unreadable
 from lightly_min.errors import InputError
@@ -73,8 +74,9 @@ def end_now(status: int, message: str | None = None) -> None:
     """Ends this process at once with ``status``, after one ``error: ...`` line (if any) and
     after ending the processes in ``_children``. Nothing is left half-written: every file a
     run writes is replaced whole (:func:`~lightly_min.harness.output.atomic_write`)."""
-    if message:
-        print(f"error: {message}", file=sys.stderr, flush=True)
+    if message:  # on a line of its own, after any progress bar
+        tqdm.write(f"error: {message}", file=sys.stderr)
+        sys.stderr.flush()
     for child in _children:
         with contextlib.suppress(Exception):
             child.kill()
@@ -157,6 +159,8 @@ class Run:
                 "--batch-size."
             )
         self.record = RunRecord(self.output_dir / "metrics.jsonl")
+        if not args.resume:  # a new run: the lines of one that never saved a checkpoint go
+            self.record.lines = []
         self.print(f"{method} on {self.device} ({self.precision}): {self.data.description}")
         self._sums: dict[str, float] = {}
         self._steps = 0
@@ -175,7 +179,7 @@ class Run:
         batch is dropped (BatchNorm, and losses over the batch, need full batches)."""
         return DataLoader(
             self.data.train, self.args.batch_size, shuffle=True, drop_last=True,
-            num_workers=self.args.num_workers, persistent_workers=self.args.num_workers > 0,
+            num_workers=self.args.num_workers,  # new workers, seeded anew, each epoch: exact resume
             collate_fn=skip_unreadable,  # an image that cannot be read is left out, not replaced
         )  # fmt: skip
 
