@@ -1,0 +1,255 @@
+"""The course that every digit tutorial follows, written once; the tutorial adds its method.
+
+A tutorial makes a :class:`DigitsTutorial`, which reads its settings, seeds torch and loads the
+digits. Then, in this order, the tutorial defines its transform and model and calls:
+
+1. :meth:`~DigitsTutorial.plot_views`: what the transform makes of four training digits;
+2. :meth:`~DigitsTutorial.measure_baselines`: raw pixels and the untrained backbone;
+3. :meth:`~DigitsTutorial.plot_neighbours` (``"before training"``);
+4. ``for epoch in tutorial.training(backbone):`` its own training step over
+   :meth:`~DigitsTutorial.train_loader`, calling :meth:`~DigitsTutorial.record` after each
+   step; after each epoch the loop measures the held-out kNN and prints a line;
+5. :meth:`~DigitsTutorial.plot_history`, :meth:`~DigitsTutorial.plot_neighbours`
+   (``"after training"``) and :meth:`~DigitsTutorial.plot_map`;
+6. :meth:`~DigitsTutorial.report`: the numbers table, the results JSON and the run data.
+
+Every feature comes from :mod:`lightly_min.evaluation` (eval mode, no gradients, the backbone
+left as it was), so the pictures and the numbers see the same features, and no picture changes
+the model.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+from torchvision import transforms as T
+
+from lightly_min.evaluation import HeldOutAccuracy, embed, evaluate_backbone, evaluate_features
+from lightly_min.harness.precision import bf16_supported
+from lightly_min.tutorials.digits import MNIST_NORMALIZE, DigitDataset, load_digits
+from lightly_min.tutorials.plotting import (
+    nearest_neighbours,
+    plot_embedding,
+    plot_history,
+    plot_neighbours,
+    plot_views,
+)
+from lightly_min.tutorials.settings import read_settings
+from lightly_min.utils.debug import std_of_l2_normalized
+
+SIZE = 32  # digits are resized from 28 to 32 pixels
+NUM_CLASSES = 10
+KNN_K, KNN_T = 20, 0.1  # 20 neighbours: each class has 400 training digits, not 5,000
+NEIGHBOURS = 5  # per query in the neighbour pictures
+EVAL_BATCH = 500
+
+
+class DigitsTutorial:
+    """One run of a digit tutorial: settings, digits, evaluation, pictures and records.
+
+    Args:
+        method: The method's name in the results (``"simsiam"``); the tutorial's file is
+            ``tutorials/<method>_digits.py``.
+        title: The method's name in print (``"SimSiam"``).
+        epochs, batch_size: The full run's; a smoke run (``LIGHTLY_MIN_SMOKE=1``) uses a few
+            small batches instead (:mod:`~lightly_min.tutorials.settings`).
+
+    Attributes:
+        epochs, batch_size, seed, smoke: The run's settings.
+        device: ``"cuda"`` where available, else ``"cpu"``; ``use_bf16``: whether to autocast.
+        split: The digits (:class:`~lightly_min.tutorials.digits.DigitSplit`).
+        history: ``loss`` and ``z_std`` per epoch, ``knn`` per epoch from epoch 0.
+    """
+
+    def __init__(self, method: str, title: str, epochs: int, batch_size: int) -> None:
+        self.method, self.title = method, title
+        self.settings = read_settings(f"{method}_digits", epochs, batch_size)
+        self.epochs, self.batch_size = self.settings.epochs, self.settings.batch_size
+        self.seed, self.smoke = self.settings.seed, self.settings.smoke
+        self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.use_bf16 = bf16_supported(self.device)
+        torch.manual_seed(self.seed)
+        threads = torch.get_num_threads()
+        print(f"{self.device} ({'bf16' if self.use_bf16 else 'fp32'}), {threads} threads")
+        print(f"seed {self.seed}, {self.epochs} epochs of batch {self.batch_size}")
+        self.split = load_digits(*self.settings.per_class)
+        train, held_out = len(self.split.train_labels), len(self.split.test_labels)
+        print(f"{train} training digits, {held_out} held out")
+        plain = T.Compose([T.ToTensor(), T.Normalize(**MNIST_NORMALIZE)])
+        bank = DigitDataset(self.split.train_images, self.split.train_labels, plain, SIZE)
+        test = DigitDataset(self.split.test_images, self.split.test_labels, plain, SIZE)
+        self.bank_loader = DataLoader(bank, batch_size=EVAL_BATCH)
+        self.test_loader = DataLoader(test, batch_size=EVAL_BATCH)
+        # One held-out digit of each class: the queries of the neighbour pictures.
+        self.queries = [list(self.split.test_labels).index(d) for d in range(NUM_CLASSES)]
+        self.history: dict[str, list[float]] = {"loss": [], "z_std": [], "knn": []}
+        self.grids: dict[str, dict[str, list]] = {}
+        self.pixels = self.random_init = self.trained = None
+        self.minutes = 0.0
+        self._sums = [0.0, 0.0, 0]  # loss, collapse monitor, steps of the current epoch
+
+    # The data ----------------------------------------------------------------------------
+
+    def train_loader(self, transform: Any) -> _OnDevice:
+        """The training digits (28 -> 32 pixels, RGB), shuffled, the last partial batch
+        dropped, on the run's device: each batch is ``(views, labels)``, ``views`` a list of
+        ``(B, 3, 32, 32)`` tensors, one per view. Training never uses the labels."""
+        images, labels = self.split.train_images, self.split.train_labels
+        dataset = DigitDataset(images, labels, transform, SIZE)
+        loader = DataLoader(dataset, self.batch_size, shuffle=True, drop_last=True)
+        return _OnDevice(loader, self.device)
+
+    def plot_views(self, transform: Any) -> Any:
+        """Four training digits (rows), each next to the views ``transform`` makes of it."""
+        images = DigitDataset(self.split.train_images[:4], self.split.train_labels[:4], None, SIZE)
+        return plot_views(images.images, transform, MNIST_NORMALIZE)
+
+    # Evaluation --------------------------------------------------------------------------
+
+    def evaluate(self, backbone: nn.Module, linear_probe: bool = True) -> HeldOutAccuracy:
+        """Held-out kNN (k = 20, t = 0.1) and linear probe of ``backbone``'s features."""
+        return evaluate_backbone(
+            backbone, self.bank_loader, self.test_loader, NUM_CLASSES, KNN_K, KNN_T,
+            linear_probe=linear_probe, device=self.device, progress=False,
+        )  # fmt: skip
+
+    def measure_baselines(self, backbone: nn.Module) -> None:
+        """The raw pixels' accuracy and the untrained ``backbone``'s, measured and printed;
+        the untrained kNN is epoch 0 of the history."""
+        train_pixels, test_pixels = (
+            torch.tensor(images.reshape(len(images), -1) / 255.0).float()  # 784 grey levels
+            for images in (self.split.train_images, self.split.test_images)
+        )
+        self.pixels = evaluate_features(
+            train_pixels, torch.tensor(self.split.train_labels),
+            test_pixels, torch.tensor(self.split.test_labels), NUM_CLASSES, KNN_K, KNN_T,
+        )  # fmt: skip
+        self.random_init = self.evaluate(backbone)
+        self.history["knn"] = [self.random_init.knn]
+        print(f"raw pixels:  kNN {self.pixels.knn:.3f}, linear {self.pixels.linear_probe:.3f}")
+        init = self.random_init
+        print(f"random init: kNN {init.knn:.3f}, linear {init.linear_probe:.3f}")
+
+    # Training ----------------------------------------------------------------------------
+
+    def training(self, backbone: nn.Module) -> Iterator[int]:
+        """Yields 0, 1, ..., ``epochs - 1``: the tutorial trains one epoch per value. After each,
+        the mean loss and collapse monitor of its steps (from :meth:`record`) and the held-out
+        kNN of ``backbone`` join the history, and a line is printed; at the end, the minutes
+        of training and evaluation."""
+        start = time.perf_counter()
+        for epoch in range(self.epochs):
+            self._sums = [0.0, 0.0, 0]
+            yield epoch
+            loss, z_std, steps = self._sums
+            if steps == 0:
+                raise RuntimeError("No training step was recorded: call tutorial.record().")
+            self.history["loss"].append(loss / steps)
+            self.history["z_std"].append(z_std / steps)
+            self.history["knn"].append(self.evaluate(backbone, linear_probe=False).knn)
+            print(
+                f"epoch {epoch + 1}/{self.epochs}  loss {self.history['loss'][-1]:.4f}  "
+                f"z-std {self.history['z_std'][-1]:.4f}  held-out kNN {self.history['knn'][-1]:.3f}"
+            )
+        self.minutes = (time.perf_counter() - start) / 60
+        print(f"{self.minutes:.1f} minutes of training and evaluation")
+
+    def record(self, loss: torch.Tensor, projections: torch.Tensor) -> None:
+        """One training step's loss and its collapse monitor: the standard deviation of the
+        L2-normalised ``projections`` ``(B, D)``, about ``1 / sqrt(D)`` when healthy."""
+        self._sums[0] += loss.item()
+        self._sums[1] += std_of_l2_normalized(projections.detach()).item()
+        self._sums[2] += 1
+
+    def cosine(self, epoch: int) -> float:
+        """The factor ``0.5 * (1 + cos(pi * epoch / epochs))`` of a learning rate that falls
+        from its start to 0 over the run, for ``torch.optim.lr_scheduler.LambdaLR``."""
+        return 0.5 * (1 + math.cos(math.pi * epoch / self.epochs))
+
+    # Pictures ----------------------------------------------------------------------------
+
+    def plot_history(self, projection_dim: int) -> Any:
+        """Loss, held-out kNN (with both baselines) and collapse monitor per epoch; the
+        monitor's healthy value is ``1 / sqrt(projection_dim)``."""
+        baselines = {"raw pixels": self.pixels.knn, "random init": self.random_init.knn}
+        return plot_history(self.history, baselines, healthy_std=1 / math.sqrt(projection_dim))
+
+    def plot_neighbours(self, backbone: nn.Module, title: str) -> Any:
+        """One held-out digit per class and its 5 nearest training digits by cosine similarity
+        of ``backbone``'s features; the labels in the picture are kept under ``title`` for the
+        run data."""
+        bank, _ = embed(backbone, self.bank_loader, self.device, progress=False)
+        test, _ = embed(backbone, self.test_loader, self.device, progress=False)
+        found = nearest_neighbours(test[self.queries], bank, NEIGHBOURS).cpu().numpy()
+        self.grids[title] = {
+            "query_index": list(self.queries),
+            "query_labels": self.split.test_labels[self.queries].tolist(),
+            "neighbour_index": found.tolist(),
+            "neighbour_labels": self.split.train_labels[found].tolist(),
+        }
+        return plot_neighbours(
+            self.split.test_images[self.queries], test[self.queries],
+            self.split.test_labels[self.queries], self.split.train_images, bank,
+            self.split.train_labels, k=NEIGHBOURS, title=title,
+        )  # fmt: skip
+
+    def plot_map(self, backbone: nn.Module) -> Any:
+        """t-SNE of ``backbone``'s features of the held-out digits, coloured by label."""
+        test, _ = embed(backbone, self.test_loader, self.device, progress=False)
+        labels = self.split.test_labels
+        return plot_embedding(test, labels, "tsne", seed=self.seed, title="after training")
+
+    # The numbers -------------------------------------------------------------------------
+
+    def report(self, backbone: nn.Module) -> dict[str, Any]:
+        """Evaluates the trained ``backbone``, prints the table of held-out accuracy against
+        both baselines, and returns the run's results; writes them to ``LIGHTLY_MIN_RESULTS``
+        and, under ``nox -s tutorials``, to ``docs/tutorials/<method>_digits.run_data.json``."""
+        self.trained = self.evaluate(backbone)
+        rows = [
+            (f"{self.title}, trained", self.trained),
+            ("same network, random init", self.random_init),
+            ("raw pixels", self.pixels),
+        ]
+        print(f"{'held-out accuracy':28} {'kNN':>6} {'linear':>7}")
+        for name, accuracy in rows:
+            print(f"{name:28} {accuracy.knn:6.3f} {accuracy.linear_probe:7.3f}")
+        results = {
+            "method": self.method, "seed": self.seed, "epochs": self.epochs,
+            "minutes": self.minutes, "trained": self.trained._asdict(),
+            "random_init": self.random_init._asdict(), "pixels": self.pixels._asdict(),
+            "history": self.history, "neighbours": self.grids,
+        }  # fmt: skip
+        for path in (self.settings.results, self.settings.run_data):
+            if path is not None:
+                path.write_text(json.dumps(results, indent=1, default=_plain) + "\n")
+        return results
+
+
+class _OnDevice:
+    """A DataLoader whose batches of views ``(views, labels)`` arrive on ``device``."""
+
+    def __init__(self, loader: DataLoader, device: str) -> None:
+        self.loader, self.device = loader, device
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def __iter__(self) -> Iterator[tuple[list[torch.Tensor], torch.Tensor]]:
+        for views, labels in self.loader:
+            yield [view.to(self.device) for view in views], labels
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars as Python numbers, for json."""
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
