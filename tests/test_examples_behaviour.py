@@ -7,7 +7,16 @@ import sys
 
 import numpy as np
 import pytest
-from examples_support import EXAMPLES, epoch_losses, example_files, final, run
+import torch
+from examples_support import (
+    EXAMPLES,
+    epoch_losses,
+    example_files,
+    final,
+    of_kind,
+    read_record,
+    run,
+)
 from PIL import Image
 
 # A proxy that refuses every connection: the download fails at once, as offline.
@@ -129,3 +138,29 @@ def test_bf16_autocast_only_where_the_hardware_has_it(example, bf16, tmp_path):
         assert not in_bf16, entered
     (loss,) = epoch_losses(tmp_path / "run")
     assert np.isfinite(loss)
+    (start,) = of_kind(read_record(tmp_path / "run"), "start")
+    assert start["precision"] == ("bf16-mixed" if bf16 else "32-true")
+    assert start["channels_last"]  # the convolutions' weights, in the faster layout
+
+
+# Runs an example whose evaluation fails, e.g. on a GPU that ran out of memory.
+EVALUATION_FAILS = """
+import runpy, sys
+import lightly_min.harness.run as harness_run
+def fails(*args, **kwargs):
+    raise RuntimeError("out of memory")
+harness_run.evaluate_backbone = fails
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+@pytest.mark.parametrize("example", ["pytorch/fastsiam.py", "pytorch_lightning/byol.py"])
+def test_the_weights_are_saved_before_the_evaluation(example, tmp_path):
+    smoke = [str(EXAMPLES / example), "--fake-data", "16", "--epochs", "1"]
+    smoke += ["--batch-size", "8", "--num-workers", "0", "--output-dir", "run"]
+    result = run([sys.executable, "-c", EVALUATION_FAILS, *smoke], cwd=tmp_path)
+    assert result.returncode != 0 and "out of memory" in result.stderr
+    (weights,) = (tmp_path / "run").glob("*_backbone.pt")
+    state = torch.load(weights, weights_only=True)
+    assert state["conv1.weight"].shape == (64, 3, 3, 3)

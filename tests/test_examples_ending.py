@@ -55,7 +55,7 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 
 
 def command(example: str, output_dir: Path, *extra: str, workers: int = 0) -> list[str]:
-    return [sys.executable, str(EXAMPLES / example), "--fake-data", "48", "--epochs",
+    return [sys.executable, str(EXAMPLES / example), "--fake-data", "32", "--epochs",
             str(EPOCHS), "--batch-size", "8", "--num-workers", str(workers), "--output-dir",
             str(output_dir), *extra]  # fmt: skip
 

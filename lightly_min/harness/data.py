@@ -47,12 +47,14 @@ class TrainingData:
         test: Labelled held-out images (``eval_transform``), classified by both. ``None``
             without labels.
         description: One line saying what the data are, and whether and how they evaluate.
+        no_evaluation: Why there is no evaluation, and what to change; ``None`` with labels.
     """
 
     train: Dataset
     bank: Dataset | None
     test: Dataset | None
     description: str
+    no_evaluation: str | None = None
 
 
 def load_training_data(
@@ -176,14 +178,13 @@ def _folder(
             ),
         )
     if not bank.is_labelled:
+        why = _why_unlabelled(bank, "the folder")
         return TrainingData(
             train=train,
             bank=None,
             test=None,
-            description=(
-                f"{data_dir}: {len(train)} images, unlabelled; no evaluation "
-                f"({_why_unlabelled(bank, 'the folder')})"
-            ),
+            description=f"{data_dir}: {len(train)} images, unlabelled; no evaluation ({why})",
+            no_evaluation=why,
         )
     train_index, test_index = _stratified_split(bank.targets, HOLDOUT_FRACTION, seed)
     if not test_index:

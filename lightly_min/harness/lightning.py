@@ -73,12 +73,15 @@ class RunCallback(Callback):
         self.run.check_finite(float(loss), batch_idx + 1)
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """The epoch's line of the record, written by :class:`RunCheckpoint` once the epoch's
+        checkpoint is on disk (as the plain PyTorch loop does): a record never names an epoch
+        that no checkpoint holds."""
         metrics = trainer.callback_metrics
         names = ["loss", *self.run.healthy]
         means = {name: float(metrics.get(f"{name}_epoch", metrics[name])) for name in names}
         images = trainer.num_training_batches * self.run.global_batch
         seconds = time.perf_counter() - self._clock
-        self.run.record_epoch(trainer.current_epoch + 1, means, images / seconds, self._lr)
+        self.pending = (trainer.current_epoch + 1, means, images / seconds, self._lr)
 
     def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: Any, checkpoint: dict) -> None:
         checkpoint["method"] = self.run.method
@@ -96,12 +99,25 @@ class RunCallback(Callback):
         torch.set_rng_state(checkpoint["rng_state"])
 
 
+class RunCheckpoint(ModelCheckpoint):
+    """``OUTPUT_DIR/checkpoint.ckpt`` at the end of every epoch (replaced, never versioned),
+    then the epoch's line of the run record."""
+
+    def __init__(self, run: Run, recorder: RunCallback):
+        super().__init__(
+            dirpath=run.output_dir, filename=run.checkpoint_path.stem, enable_version_counter=False
+        )
+        self.run, self.recorder = run, recorder
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        super().on_train_epoch_end(trainer, pl_module)  # Lightning calls this one last
+        self.run.record_epoch(*self.recorder.pending)
+
+
 def callbacks(run: Run) -> list[Callback]:
     """The run record and an every-epoch checkpoint, ``OUTPUT_DIR/checkpoint.ckpt``."""
-    checkpoint = ModelCheckpoint(
-        dirpath=run.output_dir, filename=run.checkpoint_path.stem, enable_version_counter=False
-    )
-    return [RunCallback(run), checkpoint]
+    recorder = RunCallback(run)
+    return [recorder, RunCheckpoint(run, recorder)]
 
 
 def resume_path(run: Run) -> str | None:

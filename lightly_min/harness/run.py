@@ -224,18 +224,23 @@ class Run:
         **_: Any,
     ) -> None:
         """Writes the run's settings as the record's first line (once per output folder): the
-        flags, the global batch, the optimiser's settings per parameter group, the number of
-        parameters of each part of the model, and the training transform."""
+        flags, the global batch, device and precision, whether the convolutions' weights are
+        channels-last, the optimiser's settings per parameter group, the number of parameters
+        of each part of the model, and the training transform."""
         if not self.is_main or any(line["kind"] == "start" for line in self.record.lines):
             return
         groups = [] if optimizer is None else optimizer.param_groups
+        convolutions = [p for p in (model.parameters() if model else []) if p.dim() == 4]
+        channels_last = bool(convolutions) and all(
+            p.is_contiguous(memory_format=torch.channels_last) for p in convolutions
+        )
         parts = {} if model is None else {
             name: sum(p.numel() for p in child.parameters())
             for name, child in model.named_children()
         }  # fmt: skip
         settings = dict(
             method=self.method, args=vars(self.args), global_batch=self.global_batch,
-            device=self.device, precision=self.precision,
+            device=self.device, precision=self.precision, channels_last=channels_last,
             optimizer=[{k: v for k, v in g.items() if k != "params"} for g in groups],
             parameters={name: count for name, count in parts.items() if count},
             transform=repr(self.transform),
@@ -317,7 +322,7 @@ class Run:
         self.write(lambda: atomic_write(self.weights_path, lambda file: torch.save(weights, file)))
         self.print(f"Saved the backbone's weights to {self.weights_path}")
         if self.data.test is None:
-            reason = "the images have no labels (put each class in a subfolder to evaluate)"
+            reason = self.data.no_evaluation
             self.write(lambda: self.record.write(
                 "final", weights=str(self.weights_path), evaluation=None, reason=reason
             ))  # fmt: skip
