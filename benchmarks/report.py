@@ -139,10 +139,16 @@ def environment_items(results: dict[str, Any]) -> list[str]:
             continue
         hardware = run["hardware"]
         versions = ", ".join(f"{k} {v}" for k, v in run["versions"].items() if v)
+        load = run.get("load_average_at_start")
+        busy = f", load average {load[0]:.1f} at start" if load else ""
+        threads = f", {run['torch_threads']} torch thread(s)" if "torch_threads" in run else ""
+        if "bf16_supported" in run:
+            threads += ", bf16" if run["bf16_supported"] else ", no native bf16 (fp32)"
         items.append(
             f"{part}: {run['command']} on {run['date']}, "
             f"{results[part]['wall_seconds'] / 60:.0f} min; {hardware['cpu_model']}, "
-            f"{hardware['logical_cores']} cores, {hardware['memory_gib']} GiB; {versions}"
+            f"{hardware['logical_cores']} cores, {hardware['memory_gib']} GiB{threads}{busy}; "
+            f"{versions}"
         )
     return items
 
