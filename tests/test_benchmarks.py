@@ -69,3 +69,50 @@ def test_summaries_are_mean_and_sample_std_over_seeds():
         {"learning": {"methods": {"simclr": {"summary": summary}}}}
     )
     assert rows[0][0] == "SimCLR" and rows[0][4] == "0.950 ± 0.014" and rows[0][-1] == "2.0 ± 1.4"
+
+
+def test_a_stored_run_is_reused_only_for_its_seed_and_the_current_source(tmp_path, monkeypatch):
+    import hashlib
+    import json
+
+    source = tmp_path / "toy_digits.py"
+    source.write_text("print('toy')\n")
+    monkeypatch.setattr(learning, "tutorial", lambda method: source)
+    monkeypatch.setattr(learning, "STORED", tmp_path)
+    monkeypatch.setattr(learning, "ROOT", tmp_path)
+    (tmp_path / "toy_digits.run_data.json").write_text(json.dumps({"seed": 0, "minutes": 1.0}))
+    (tmp_path / "toy_digits.py.md5").write_text(hashlib.md5(source.read_bytes()).hexdigest())
+    run = learning.stored_run("toy", 0)
+    assert run["reused_from"] == "toy_digits.run_data.json" and run["wall_seconds"] is None
+    assert learning.stored_run("toy", 1) is None  # another seed
+    source.write_text("print('changed')\n")
+    assert learning.stored_run("toy", 0) is None  # the stored run is of an older source
+
+
+def test_run_method_runs_the_other_seeds_and_takes_the_stored_one_last(monkeypatch, tmp_path):
+    def fake_run(method, seed, knn):
+        return {
+            "seed": seed, "epochs": 1, "minutes": 2.0, "history": {"knn": [0.8, knn]},
+            "trained": {"knn": knn, "linear_probe": 0.9},
+            "random_init": {"knn": 0.8, "linear_probe": 0.8},
+            "pixels": {"knn": 0.93, "linear_probe": 0.89},
+        }  # fmt: skip
+
+    ran, asked = [], []
+
+    def stored(method, seed):
+        asked.append(seed)
+        return {**fake_run(method, seed, 0.95), "wall_seconds": None, "reused_from": "x"}
+
+    def run_tutorial(method, seed, scratch, smoke, threads):
+        ran.append(seed)
+        return {**fake_run(method, seed, 0.97), "wall_seconds": 10.0}
+
+    monkeypatch.setattr(learning, "stored_run", lambda m, s: stored(m, s) if s == 0 else None)
+    monkeypatch.setattr(learning, "run_tutorial", run_tutorial)
+    monkeypatch.delenv("LIGHTLY_MIN_SEED", raising=False)
+    entry = learning.run_method("toy", [0, 1, 2], tmp_path, False, lambda line: None)
+    assert sorted(ran) == [1, 2] and asked == [0]
+    assert [run["seed"] for run in entry["runs"]] == [0, 1, 2]
+    assert entry["summary"]["wall_seconds"] == {"mean": 10.0, "std": 0.0}  # the reused: untimed
+    assert entry["summary"]["trained_knn"]["mean"] == pytest.approx((0.95 + 0.97 * 2) / 3)
