@@ -6,6 +6,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -41,12 +42,16 @@ def atomic_write(path: str | Path, write: Any) -> None:
             os.fsync(file.fileno())
         os.replace(temporary, path)
     except BaseException as error:
+        # torch.save reports a full disk as a RuntimeError of its zip writer: look at the disk
+        # before the temporary file is removed and frees the space again.
+        full = isinstance(error, Exception) and shutil.disk_usage(path.parent).free < 2**20
         if temporary is not None:
             Path(temporary).unlink(missing_ok=True)
-        if isinstance(error, OSError):
+        if full or isinstance(error, OSError):
+            reason = "No space left on device" if full else (error.strerror or str(error))
             raise InputError(
-                f"Cannot write {path} ({error.strerror or error}). Free some space or choose "
-                "another --output-dir; the previous file there is whole."
+                f"Cannot write {path} ({reason}). Free some space or choose another "
+                "--output-dir; the previous file there is whole."
             ) from None
         raise
 
