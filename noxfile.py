@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import nox
@@ -57,6 +59,44 @@ def python(session: nox.Session, *args: str, **env: str) -> None:
     session.run(shared_python(session), *args, env=env, external=True)
 
 
+class Clock:
+    """How long each part of a session took, printed as a table at its end."""
+
+    def __init__(self, session: nox.Session):
+        self.session, self.parts, self.start = session, [], time.perf_counter()
+
+    def python(self, part: str, *args: str, **env: str) -> None:
+        """Runs ``python *args`` (see :func:`python`) as the part named ``part``."""
+        start = time.perf_counter()
+        try:
+            python(self.session, *args, **env)
+        finally:
+            self.parts.append((part, time.perf_counter() - start))
+
+    def report(self) -> None:
+        total = time.perf_counter() - self.start
+        rows = [*self.parts, ("whole session", total)]
+        width = max(len(part) for part, _ in rows)
+        lines = [f"{part:{width}}  {seconds:6.1f} s" for part, seconds in rows]
+        self.session.log("Time per part:\n" + "\n".join(lines))
+
+
+def test_processes() -> str:
+    """pytest-xdist processes for the examples: one per core, at most 4 (each starts a
+    Jupyter kernel and imports torch)."""
+    return str(min(4, os.cpu_count() or 1))
+
+
+def files_marked(*markers: str) -> list[str]:
+    """The test files that use any of ``markers`` (``mark.<name>``): pytest then collects
+    only those (each test process collects what it is given, and the other files import a
+    lot), and ``-m`` still selects the tests."""
+    names = "|".join(map(re.escape, markers))
+    used = re.compile(rf"\bmark\.({names})\b")
+    files = sorted((ROOT / "tests").glob("test_*.py"))
+    return [str(path) for path in files if used.search(path.read_text())]
+
+
 @nox.session(venv_backend="none")
 def tests(session: nox.Session) -> None:
     """Unit tests and the examples' behaviour (offline message, --data-dir, seeding)."""
@@ -65,14 +105,24 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none")
 def examples(session: nox.Session) -> None:
-    """Smoke-runs every example that a docs page includes (CPU, noise images, few steps),
-    every tutorial at smoke scale, and every notebook in a Jupyter kernel.
+    """Runs every example, notebook and tutorial at smoke scale (CPU, noise images or a few
+    digits, one or two epochs), each training once, on every core (pytest-xdist):
 
-    ``nox -s examples -- --gpu`` runs the examples on CUDA instead (all visible GPUs for the
-    distributed ones).
+    * each example trains in its notebook, in a Jupyter kernel; the notebook is the script's
+      code (checked), and the script runs as ``__main__`` with ``--help``; the distributed
+      SimCLR script also trains under torchrun;
+    * each tutorial runs as its notebook (sphinx-gallery's, checked against the script);
+    * the checks that notebooks, includes and stored outputs match their sources.
+
+    ``nox -s examples -- --gpu`` also trains every example script on CUDA (the distributed
+    ones on all visible GPUs). pytest prints the time of each part at the end.
     """
-    selected = ["-m", "smoke or includes", "-v", "--durations=0"]
-    python(session, "-m", "pytest", *selected, *session.posargs)
+    clock = Clock(session)
+    files = files_marked("smoke", "includes")
+    selected = ["-m", "smoke or includes", "-n", test_processes(), "--dist", "worksteal"]
+    pytest = ["-m", "pytest", *files, *selected, *session.posargs]
+    clock.python("examples, notebooks, tutorials", *pytest)
+    clock.report()
 
 
 @nox.session(venv_backend="none", default=False)
@@ -104,12 +154,13 @@ def tutorials(session: nox.Session) -> None:
 @nox.session(venv_backend="none", default=False)
 def notebooks(session: nox.Session) -> None:
     """Writes the examples' notebooks (examples/notebooks/) from the example scripts."""
-    python(session, str(ROOT / "docs" / "_ext" / "notebooks.py"))
+    python(session, str(ROOT / "examples" / "make_notebooks.py"))
 
 
 @nox.session(venv_backend="none")
 def docs(session: nox.Session) -> None:
-    """Builds the site offline, warnings as errors, then tests its HTML in headless Chromium.
+    """Builds the site offline, warnings as errors, then tests the built HTML, also in
+    headless Chromium; prints how long each part took.
 
     ``nox -s docs -- --serve`` serves it on http://127.0.0.1:8000 with live reload instead.
     """
@@ -119,9 +170,13 @@ def docs(session: nox.Session) -> None:
         python(session, "-m", "sphinx_autobuild", "docs", str(html), *serve)
         return
     shutil.rmtree(html.parent, ignore_errors=True)
-    python(session, "-m", "sphinx", "-b", "html", "-W", "--keep-going", "-n", "docs", str(html))
-    tests = ["-m", "docs_build or includes", "-v", *session.posargs]
-    python(session, "-m", "pytest", *tests, LIGHTLY_MIN_DOCS_HTML=str(html))
+    clock = Clock(session)
+    build = ["-m", "sphinx", "-b", "html", "-W", "--keep-going", "-n", "docs", str(html)]
+    clock.python("docs build", *build)
+    # One test process: the browser tests keep both cores busy (Chromium is several).
+    tests = ["-m", "pytest", *files_marked("docs_build"), "-m", "docs_build", *session.posargs]
+    clock.python("HTML and browser tests", *tests, LIGHTLY_MIN_DOCS_HTML=str(html))
+    clock.report()
 
 
 @nox.session

@@ -34,7 +34,9 @@ FLAVOURS = ["pytorch", "pytorch_lightning", "pytorch_lightning_distributed"]
 
 
 def example_files() -> list[Path]:
-    return sorted(EXAMPLES.rglob("*.py"))
+    """Every example script: ``examples/<flavour folder>/<method>.py`` (not the notebook
+    generator, ``examples/make_notebooks.py``)."""
+    return sorted(path for flavour in FLAVOURS for path in (EXAMPLES / flavour).glob("*.py"))
 
 
 def methods() -> list[str]:
@@ -43,14 +45,16 @@ def methods() -> list[str]:
 
 
 def smoke_command(example: Path) -> list[str]:
-    """The command after 'Smoke:' in the example's header, with this Python and the full path
-    (parsed as docs/_ext/notebooks.py parses it for the notebooks' last cell)."""
-    return [sys.executable, str(example), *notebooks().smoke_arguments(example.read_text())]
+    """The example's smoke run (:func:`lightly_min.harness.cli.smoke_args`, which its
+    header's 'Smoke:' line shows), with this Python and the full path."""
+    from lightly_min.harness.cli import smoke_args
+
+    return [sys.executable, str(example), *smoke_args(notebooks().flavour(example))]
 
 
 def notebooks():
-    """docs/_ext/notebooks.py, loaded by path."""
-    spec = importlib.util.spec_from_file_location("notebooks", DOCS / "_ext" / "notebooks.py")
+    """The notebook generator, examples/make_notebooks.py, loaded by path."""
+    spec = importlib.util.spec_from_file_location("notebooks", EXAMPLES / "make_notebooks.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

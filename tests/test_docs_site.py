@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-from examples_support import EXAMPLES, ROOT, methods
+from examples_support import EXAMPLES, ROOT, methods, notebooks
 
 pytestmark = pytest.mark.docs_build
 
@@ -55,12 +55,10 @@ def test_method_page_has_three_tabs_showing_the_whole_example_files(method, html
         command = panel.select("div.highlight-console pre")[0].get_text()
         assert f"examples/{TABS[label]}/{method}.py" in command
         (notebook,) = panel.select(".notebook-links a.download")
-        assert notebook["href"].endswith(f"/{method}.ipynb")
+        expected = notebooks().notebook_path(EXAMPLES / TABS[label] / f"{method}.py")
+        assert notebook["href"].endswith(f"/{expected.name}")
         downloaded = html_dir / "methods" / notebook["href"]
-        assert (
-            downloaded.read_text()
-            == (EXAMPLES / "notebooks" / TABS[label] / f"{method}.ipynb").read_text()
-        )
+        assert downloaded.read_text() == expected.read_text()
         assert not panel.select("img.colab-badge")  # no public repository URL is configured
 
 

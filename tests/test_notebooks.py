@@ -1,62 +1,86 @@
-"""The notebooks: generated from the example scripts and in sync with them, offered on the
-docs pages (with a Colab badge only where the repository's URL is known), and run top to
-bottom in a Jupyter kernel (nox -s examples)."""
+"""The examples' notebooks: generated from the example scripts by examples/make_notebooks.py
+and in sync with them, with distinct names, offered on the docs pages (with a Colab badge
+only where the repository's URL is known). They are executed in test_examples_smoke.py,
+where they are the examples' training runs."""
 
-import os
+from __future__ import annotations
+
 import textwrap
 
-import nbformat
 import pytest
-from examples_support import EXAMPLES, ROOT
-from examples_support import notebooks as load_notebooks
+from examples_support import EXAMPLES, ROOT, example_files
+from examples_support import notebooks as load_generator
 
-notebooks = load_notebooks()
+from lightly_min.harness.cli import smoke_args
 
-SCRIPTS = notebooks.example_scripts()
-TUTORIAL_NOTEBOOKS = sorted((ROOT / "docs" / "tutorials").glob("*.ipynb"))
+generator = load_generator()
+SCRIPTS = example_files()
 
 
 @pytest.mark.includes
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: str(p.relative_to(EXAMPLES)))
 def test_example_notebook_is_in_sync_with_its_script(script):
-    path = notebooks.notebook_path(script)
-    expected = notebooks.render(notebooks.example_notebook(script, notebooks.repository_url()))
+    path = generator.notebook_path(script)
+    expected = generator.render(generator.example_notebook(script, generator.repository_url()))
     assert path.is_file() and path.read_text() == expected, (
-        f"{path.relative_to(ROOT)} is out of date: run python docs/_ext/notebooks.py"
+        f"{path.relative_to(ROOT)} is out of date: run python examples/make_notebooks.py"
     )
 
 
 @pytest.mark.includes
-def test_every_notebook_has_its_script():
-    expected = {notebooks.notebook_path(script) for script in SCRIPTS}
+def test_every_notebook_has_its_script_and_a_name_of_its_own():
+    expected = {EXAMPLES / "notebooks" / f"{s.stem}_{generator.flavour(s)}.ipynb" for s in SCRIPTS}
+    assert len(expected) == len(SCRIPTS)  # no two downloads of the same name
+    assert {generator.notebook_path(script) for script in SCRIPTS} == expected
     assert set((EXAMPLES / "notebooks").rglob("*.ipynb")) == expected
 
 
-def test_example_notebook_holds_the_whole_script_and_calls_main_with_the_smoke_options():
+def test_only_the_flavour_folders_hold_examples():
+    folders = {path.parent.name for path in SCRIPTS}
+    assert folders == set(generator.FOLDERS)
+    assert EXAMPLES / "make_notebooks.py" not in SCRIPTS
+
+
+def test_example_notebook_holds_the_whole_script_and_calls_main_with_the_smoke_flags():
     script = EXAMPLES / "pytorch_lightning_distributed" / "simclr.py"
-    notebook = notebooks.example_notebook(script, None)
+    notebook = generator.example_notebook(script, None)
     code = "\n\n\n".join(cell.source for cell in notebook.cells[2:-2])
-    assert code + "\n\n\n" + notebooks.GUARD in script.read_text()
-    assert notebook.cells[-1].source == (
-        'main(["--devices", "2", "--fake-data", "32", "--epochs", "1", "--batch-size", "8", '
-        '"--num-workers", "0", "--strategy", "ddp_notebook"])'
-    )
+    assert code + "\n\n\n" + generator.GUARD in script.read_text()
+    flags = ", ".join(f'"{flag}"' for flag in [*smoke_args("distributed"), "--strategy"])
+    assert notebook.cells[-1].source == f'main([{flags}, "ddp_notebook"])'
+    assert "--devices" in notebook.cells[-1].source
     assert [cell.id for cell in notebook.cells] == [f"cell-{i}" for i in range(len(notebook.cells))]
 
 
-def test_install_cell_installs_from_the_repository_or_says_how():
-    with_url = notebooks.install_cell("lightning", "https://github.com/o/r")
-    assert '%pip install "lightly_min[lightning] @ git+https://github.com/o/r"' in with_url
-    without = notebooks.install_cell("", None)
-    assert "raise ImportError" in without and "pip install ." in without
+def test_single_device_notebooks_call_main_with_the_smoke_flags_alone():
+    for folder in ("pytorch", "pytorch_lightning"):
+        notebook = generator.example_notebook(EXAMPLES / folder / "simsiam.py", None)
+        flags = ", ".join(f'"{flag}"' for flag in smoke_args(generator.FOLDERS[folder]))
+        assert notebook.cells[-1].source == f"main([{flags}])"
+
+
+def test_install_cell_installs_from_the_repository():
+    cell = generator.install_cell("lightning", "https://github.com/o/r")
+    assert '%pip install "lightly_min[lightning] @ git+https://github.com/o/r"' in cell
+
+
+def test_install_cell_without_a_repository_installs_nothing_and_says_how(capsys):
+    cell = generator.install_cell("lightning", None)
+    assert "%pip" not in cell and "!pip" not in cell and "raise" not in cell
+    exec(cell.replace('find_spec("lightly_min")', 'find_spec("no_such_module_x")'), {})
+    message = capsys.readouterr().out
+    assert "lightly_min is not installed" in message
+    assert 'pip install ".[lightning]"' in message and "clone" in message
+    exec(cell, {})  # where lightly_min is installed: silent
+    assert capsys.readouterr().out == ""
 
 
 def test_colab_url_only_for_github_repositories():
-    assert notebooks.colab_url("https://github.com/o/r.git", "v1") == (
+    assert generator.colab_url("https://github.com/o/r.git", "v1") == (
         "https://colab.research.google.com/github/o/r/blob/v1"
     )
-    assert notebooks.colab_url("https://gitlab.com/o/r", "main") is None
-    assert notebooks.colab_url("", "main") is None
+    assert generator.colab_url("https://gitlab.com/o/r", "main") is None
+    assert generator.colab_url("", "main") is None
 
 
 @pytest.mark.parametrize("colab", [None, "https://colab.research.google.com/github/o/r/blob/main"])
@@ -83,39 +107,16 @@ def test_notebook_links_give_a_download_and_a_badge_only_with_a_colab_url(colab,
     """)
     )
     (source / "index.rst").write_text(
-        "Page\n====\n\n.. notebook-links:: examples/pytorch/simsiam.py\n"
+        "Page\n====\n\n.. notebook-links:: examples/pytorch_lightning/simsiam.py\n"
     )
     app = Sphinx(source, source, tmp_path / "out", tmp_path / "doctrees", "html", status=None,
                  warningiserror=True)  # fmt: skip
     app.build()
     html = (tmp_path / "out" / "index.html").read_text()
-    assert 'download="simsiam.ipynb"' in html or "simsiam.ipynb" in html
-    assert list((tmp_path / "out" / "_downloads").rglob("simsiam.ipynb"))
-    badge = f"{colab}/examples/notebooks/pytorch/simsiam.ipynb"
+    assert "simsiam_lightning.ipynb" in html
+    (downloaded,) = (tmp_path / "out" / "_downloads").rglob("*.ipynb")
+    assert downloaded.name == "simsiam_lightning.ipynb"
+    assert downloaded.read_text() == (EXAMPLES / "notebooks/simsiam_lightning.ipynb").read_text()
+    badge = f"{colab}/examples/notebooks/simsiam_lightning.ipynb"
     assert ("colab-badge.svg" in html and badge in html) == (colab is not None)
     assert ("colab-badge.svg" in html) == (colab is not None)
-
-
-NOTEBOOKS = [notebooks.notebook_path(script) for script in SCRIPTS] + TUTORIAL_NOTEBOOKS
-
-
-@pytest.mark.smoke
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
-def test_notebook_runs_top_to_bottom_in_a_kernel(path, tmp_path, monkeypatch):
-    """Example notebooks as they are (their last cell is the smoke run); tutorial notebooks at
-    smoke scale (LIGHTLY_MIN_SMOKE=1, which the kernel inherits)."""
-    from nbclient import NotebookClient
-
-    monkeypatch.setenv("LIGHTLY_MIN_SMOKE", "1")
-    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
-    notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(
-        notebook,
-        timeout=600,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(tmp_path)}},
-    )
-    client.execute()  # raises CellExecutionError, naming the cell, if one fails
-    errors = [o for c in notebook.cells for o in c.get("outputs", []) if o.output_type == "error"]
-    assert not errors

@@ -3,7 +3,7 @@
 # Run:    python fastsiam.py                   (CIFAR-10, downloaded into ./datasets)
 #         python fastsiam.py --data-dir PATH   (your images; --help lists every option)
 #         python fastsiam.py --resume          (continues the run in --output-dir)
-# Smoke:  python fastsiam.py --fake-data 16 --epochs 1 --batch-size 8 --num-workers 0
+# Smoke:  python fastsiam.py --fake-data 8 --epochs 1 --batch-size 4 --num-workers 0
 import math
 
 import torch

@@ -3,7 +3,7 @@
 # Run:    python simsiam.py                   (CIFAR-10, downloaded into ./datasets)
 #         python simsiam.py --data-dir PATH   (your images; --help lists every option)
 #         python simsiam.py --resume          (continues the run in --output-dir)
-# Smoke:  python simsiam.py --fake-data 16 --epochs 1 --batch-size 8 --num-workers 0
+# Smoke:  python simsiam.py --fake-data 8 --epochs 1 --batch-size 4 --num-workers 0
 import math
 
 import torch

@@ -3,7 +3,7 @@
 # Run:    python byol.py                   (CIFAR-10, downloaded into ./datasets)
 #         python byol.py --data-dir PATH   (your images; --help lists every option)
 #         python byol.py --resume          (continues the run in --output-dir)
-# Smoke:  python byol.py --fake-data 16 --epochs 1 --batch-size 8 --num-workers 0
+# Smoke:  python byol.py --fake-data 8 --epochs 1 --batch-size 4 --num-workers 0
 import copy
 import math
 

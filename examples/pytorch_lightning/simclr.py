@@ -3,7 +3,7 @@
 # Run:    python simclr.py                   (CIFAR-10, downloaded into ./datasets)
 #         python simclr.py --data-dir PATH   (your images; --help lists every option)
 #         python simclr.py --resume          (continues the run in --output-dir)
-# Smoke:  python simclr.py --fake-data 16 --epochs 1 --batch-size 8 --num-workers 0
+# Smoke:  python simclr.py --fake-data 8 --epochs 1 --batch-size 4 --num-workers 0
 import math
 
 import pytorch_lightning as pl

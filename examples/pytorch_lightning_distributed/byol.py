@@ -3,7 +3,7 @@
 # sources: docs/methods/byol.rst; DDP and many nodes: docs/distributed.rst
 # Run:    python byol.py --devices 4 --batch-size 128   (the recipe's 512 on 4 GPUs)
 #         add --data-dir PATH for your images, --resume to continue a stopped run
-# Smoke:  python byol.py --devices 2 --fake-data 32 --epochs 1 --batch-size 8
+# Smoke:  python byol.py --devices 2 --fake-data 8 --epochs 1 --batch-size 4
 #         --num-workers 0
 import copy
 import math

@@ -3,7 +3,7 @@
 # sources: docs/methods/simclr.rst; DDP and many nodes: docs/distributed.rst
 # Run:    python simclr.py --devices 4 --batch-size 128   (the recipe's 512 on 4 GPUs)
 #         add --data-dir PATH for your images, --resume to continue a stopped run
-# Smoke:  python simclr.py --devices 2 --fake-data 32 --epochs 1 --batch-size 8
+# Smoke:  python simclr.py --devices 2 --fake-data 8 --epochs 1 --batch-size 4
 #         --num-workers 0
 import math
 

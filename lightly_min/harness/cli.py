@@ -75,7 +75,7 @@ def _problem(args: argparse.Namespace) -> str | None:
     return None
 
 
-_ONE_PROCESS = ["--fake-data", "16", "--epochs", "1", "--batch-size", "8", "--num-workers", "0"]
+_ONE_PROCESS = ["--fake-data", "8", "--epochs", "1", "--batch-size", "4", "--num-workers", "0"]
 #: The flags of each flavour's smoke run (see :func:`smoke_args`).
 _SMOKE = {
     "pytorch": _ONE_PROCESS,
@@ -85,7 +85,7 @@ _SMOKE = {
 
 
 def smoke_args(flavour: str = "pytorch") -> list[str]:
-    """The flags of an example's smoke run: 16 noise images for one epoch, seconds on a
+    """The flags of an example's smoke run: 8 noise images for one epoch, seconds on a
     CPU, nothing to learn. The same flags in every flavour, so that their runs compare;
     the distributed flavour adds two processes, which share the images.
 

@@ -318,6 +318,9 @@ class Run:
     def finish(self, backbone: nn.Module, device: torch.device | str | None = None) -> None:
         """Saves the backbone's weights (atomically), then evaluates them on the held-out
         images, on ``device`` (default: the run's), and records the result."""
+        # Under ddp_notebook the processes that trained were forked from this one and wrote
+        # the record's earlier lines: read them back before adding the final one.
+        self.record = RunRecord(self.record.path)
         weights = backbone.state_dict()
         self.write(lambda: atomic_write(self.weights_path, lambda file: torch.save(weights, file)))
         self.print(f"Saved the backbone's weights to {self.weights_path}")
