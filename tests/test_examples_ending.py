@@ -19,25 +19,30 @@ from examples_support import EXAMPLES, ROOT, final, of_kind, read_record, run
 
 EPOCHS = 3
 
-# Runs an example with every atomic save slowed down: the file is written, then the run waits
-# (with a marker file "saving" beside it) before renaming it into place, so that a signal can
-# arrive in the middle of a save.
+# Runs an example with the atomic saves of files named like sys.argv[1] (a glob) slowed down:
+# the file is written, then the run waits (with a marker file "saving" beside it) before
+# renaming it into place, so that a signal can arrive in the middle of a save.
 SLOW_SAVES = """
 import runpy, sys, time
 from pathlib import Path
 import lightly_min.harness.output as output
-write = output.atomic_write
+write, pattern = output.atomic_write, sys.argv[1]
 def slow(path, save):
     def slowly(file):
         save(file)
-        if Path(path).suffix in (".pt", ".ckpt") and "backbone" not in Path(path).name:
+        if Path(path).match(pattern):
             (Path(path).parent / "saving").touch()
             time.sleep(30)
     write(path, slowly)
 output.atomic_write = slow
-sys.argv = sys.argv[1:]
+sys.argv = sys.argv[2:]
 runpy.run_path(sys.argv[0], run_name="__main__")
 """
+
+
+def slow_saves(pattern: str, command: list[str]) -> list[str]:
+    return [sys.executable, "-c", SLOW_SAVES, pattern, *command[1:]]
+
 
 # Runs an example whose loss becomes NaN at the third step.
 NAN_AT_STEP_3 = """
@@ -155,7 +160,7 @@ def test_a_signal_during_a_save_leaves_the_previous_checkpoint_whole(
     example, extra, tmp_path, unbroken
 ):
     output_dir = tmp_path / "out"
-    arguments = [sys.executable, "-c", SLOW_SAVES, *command(example, output_dir, *extra)[1:]]
+    arguments = slow_saves("checkpoint.*", command(example, output_dir, *extra))
     process = start(arguments, cwd=tmp_path)
     wait_for(lambda: (output_dir / "saving").exists(), process, "the first save")
     process.send_signal(signal.SIGTERM)  # epoch 1's checkpoint is written but not yet in place
@@ -212,7 +217,7 @@ def test_a_lightning_checkpoint_on_another_filesystem_is_replaced_whole(other_fi
     folder."""
     output_dir = other_filesystem / "out"
     example = "pytorch_lightning/simclr.py"
-    arguments = [sys.executable, "-c", SLOW_SAVES, *command(example, output_dir)[1:]]
+    arguments = slow_saves("checkpoint.*", command(example, output_dir))
     process = start(arguments, cwd=tmp_path)
     wait_for(lambda: (output_dir / "saving").exists(), process, "the first save")
     (output_dir / "saving").unlink()
@@ -224,6 +229,24 @@ def test_a_lightning_checkpoint_on_another_filesystem_is_replaced_whole(other_fi
     resumed = run(command(example, output_dir, "--resume"), cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert epochs_recorded(output_dir) == list(range(1, EPOCHS + 1))
+
+
+@pytest.mark.parametrize("example", ["pytorch/simclr.py", "pytorch_lightning/fastsiam.py"])
+def test_a_kill_while_saving_the_final_weights_leaves_a_run_that_resume_finishes(
+    example, tmp_path, unbroken
+):
+    """No truncated weights file that would make the run look finished: the weights are there
+    whole, or not at all, and --resume then saves them from the last checkpoint."""
+    output_dir = tmp_path / "out"
+    process = start(slow_saves("*_backbone.pt", command(example, output_dir)), cwd=tmp_path)
+    wait_for(lambda: (output_dir / "saving").exists(), process, "the weights' save")
+    process.kill()
+    process.communicate()
+    assert not list(output_dir.glob("*_backbone.pt"))
+    (output_dir / "saving").unlink()
+    resumed = run(command(example, output_dir, "--resume"), cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert_same_weights(weights(output_dir), unbroken(example))
 
 
 def test_two_runs_into_one_folder_the_second_stops_at_once(tmp_path):
