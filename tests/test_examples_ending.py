@@ -66,18 +66,28 @@ def command(example: str, output_dir: Path, *extra: str, workers: int = 0) -> li
 
 
 def start(arguments: list[str], cwd: Path) -> subprocess.Popen:
+    """Starts a run; its output goes to files in ``cwd`` (a pipe nobody reads would fill up
+    and stop it). :func:`end` waits for it and returns what it wrote to stderr."""
     environment = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen(
-        arguments, cwd=cwd, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
+    log = open(cwd / f"stderr-{time.monotonic_ns()}.txt", "w+")  # noqa: SIM115
+    process = subprocess.Popen(
+        arguments, cwd=cwd, env=environment, stdout=subprocess.DEVNULL, stderr=log, text=True
+    )
+    process.log = log
+    return process
+
+
+def end(process: subprocess.Popen, timeout: float = 300) -> str:
+    process.wait(timeout=timeout)
+    process.log.seek(0)
+    return process.log.read()
 
 
 def wait_for(condition, process: subprocess.Popen, what: str, timeout: float = 300) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if process.poll() is not None:
-            pytest.fail(f"the run ended before {what}: {process.stderr.read()[-3000:]}")
+            pytest.fail(f"the run ended before {what}: {end(process)[-3000:]}")
         if time.monotonic() > deadline:
             process.kill()
             pytest.fail(f"no {what} after {timeout} s")
@@ -139,7 +149,7 @@ def test_a_signal_between_epochs_ends_the_run_honestly_and_it_resumes_exactly(
     process = start(command(example, output_dir, *extra, workers=workers), cwd=tmp_path)
     wait_for(lambda: 1 in epochs_recorded(output_dir), process, "epoch 1")
     process.send_signal(signum)
-    _, stderr = process.communicate(timeout=120)
+    stderr = end(process)
     assert process.returncode == 128 + signum, stderr[-3000:]
     (line,) = error_lines(stderr)
     assert signal.Signals(signum).name in line and "--resume" in line
@@ -164,7 +174,7 @@ def test_a_signal_during_a_save_leaves_the_previous_checkpoint_whole(
     process = start(arguments, cwd=tmp_path)
     wait_for(lambda: (output_dir / "saving").exists(), process, "the first save")
     process.send_signal(signal.SIGTERM)  # epoch 1's checkpoint is written but not yet in place
-    _, stderr = process.communicate(timeout=120)
+    stderr = end(process)
     assert process.returncode == 128 + signal.SIGTERM, stderr[-3000:]
     assert len(error_lines(stderr)) == 1
     checkpoint = next(output_dir.glob("checkpoint.*"), None)
@@ -223,7 +233,7 @@ def test_a_lightning_checkpoint_on_another_filesystem_is_replaced_whole(other_fi
     (output_dir / "saving").unlink()
     wait_for(lambda: (output_dir / "saving").exists(), process, "the second save")
     process.kill()
-    process.communicate()
+    end(process)
     state = torch.load(output_dir / "checkpoint.ckpt", map_location="cpu", weights_only=False)
     assert state["epoch"] == 0  # epoch 1's (Lightning counts from 0), whole
     resumed = run(command(example, output_dir, "--resume"), cwd=tmp_path)
@@ -241,7 +251,7 @@ def test_a_kill_while_saving_the_final_weights_leaves_a_run_that_resume_finishes
     process = start(slow_saves("*_backbone.pt", command(example, output_dir)), cwd=tmp_path)
     wait_for(lambda: (output_dir / "saving").exists(), process, "the weights' save")
     process.kill()
-    process.communicate()
+    end(process)
     assert not list(output_dir.glob("*_backbone.pt"))
     (output_dir / "saving").unlink()
     resumed = run(command(example, output_dir, "--resume"), cwd=tmp_path)
@@ -257,7 +267,7 @@ def test_two_runs_into_one_folder_the_second_stops_at_once(tmp_path):
     assert second.returncode == 1
     (line,) = error_lines(second.stderr)
     assert f"Another run (process {first.pid}) is writing to" in line
-    first.communicate(timeout=600)
+    end(first, timeout=600)
     assert first.returncode == 0
     assert final(output_dir)["evaluation"] is not None
 
@@ -268,7 +278,7 @@ def test_a_moved_output_folder_resumes_from_its_own_checkpoint(tmp_path, unbroke
     process = start(command(example, output_dir), cwd=tmp_path)
     wait_for(lambda: 2 in epochs_recorded(output_dir), process, "epoch 2")
     process.send_signal(signal.SIGTERM)
-    process.communicate(timeout=120)
+    end(process)
     moved = tmp_path / "moved"
     output_dir.rename(moved)
     resumed = run(command(example, moved, "--resume"), cwd=tmp_path)
