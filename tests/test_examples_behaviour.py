@@ -108,7 +108,8 @@ def test_the_same_seed_gives_the_same_first_loss(example, tmp_path):
 WITH_BF16 = """
 import json, runpy, sys, torch
 import lightly_min.harness.run as harness_run
-harness_run.bf16_supported = lambda device: sys.argv[1] == "yes"
+supported = sys.argv[1] == "yes"
+harness_run.bf16_supported = lambda device: supported
 entered, original = [], torch.autocast.__enter__
 def record(self):
     entered.append([self.device, str(self.fast_dtype), self._enabled])

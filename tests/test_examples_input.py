@@ -174,7 +174,8 @@ def test_corrupt_and_truncated_images_are_skipped_with_a_warning_naming_them(tmp
     whole = (folder / "0.jpg").read_bytes()
     (folder / "truncated.jpg").write_bytes(whole[: len(whole) // 2])
     example = "pytorch_lightning/fastsiam.py"
-    result = run_example(example, "--data-dir", str(folder), *FAST, cwd=tmp_path)
+    args = ["--data-dir", str(folder), *FAST, "--batch-size", "3"]  # 9 images: each is loaded
+    result = run_example(example, *args, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     for name in ("garbage.png", "truncated.jpg"):
         assert f"skipping {folder / name}, which cannot be read" in result.stderr
