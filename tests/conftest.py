@@ -79,6 +79,9 @@ class NotebookRuns:
     ``LIGHTLY_MIN_SMOKE=1`` (the tutorials' smoke scale), and computes on one thread:
     pytest-xdist runs a kernel per core, and Lightning's ``ddp_notebook`` forks the kernel,
     whose children hang in OpenMP (libgomp is not fork-safe) once it has used more threads.
+    Its matplotlib backend is Agg: the tutorials' figures are made but not rendered to
+    PNG (a fifth of a tutorial's smoke run); ``nox -s tutorials`` renders them at full
+    scale, and tests/test_plotting.py checks what they show.
     """
 
     def __init__(self, folder: Path):
@@ -91,7 +94,7 @@ class NotebookRuns:
 
         environment = {
             **os.environ, "CUDA_VISIBLE_DEVICES": "", "LIGHTLY_MIN_SMOKE": "1",
-            "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+            "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg",
             "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
         }  # fmt: skip
         worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
