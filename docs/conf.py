@@ -57,9 +57,10 @@ nitpicky = True
 # Names from Python and other projects: without intersphinx (offline) they cannot resolve.
 nitpick_ignore_regex = [
     (r"py:.*", r"(torch|torchvision|PIL|numpy|np|tqdm|nn|Image|matplotlib)(\..*)?"),
-    (r"py:.*", r"(collections|pathlib|typing)\..*"),
+    (r"py:.*", r"(argparse|collections|contextlib|pathlib|typing)\..*"),
+    (r"py:.*", r"(pytorch_lightning|lightning_fabric)\..*"),
     (r"py:.*", r"(Tensor|Module|Dataset|Block|Path|Any|Callable|Iterable|Sequence|Mapping)"),
-    (r"py:.*", r"lightly_min\.utils\.(progress\.T|dist\.F)"),  # TypeVars
+    (r"py:.*", r"lightly_min\.(utils\.)?(progress\.T|dist\.F)"),  # TypeVars
 ]
 
 autodoc_member_order = "bysource"

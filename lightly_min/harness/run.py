@@ -167,7 +167,8 @@ class Run:
 
     @property
     def precision(self) -> str:
-        """Lightning's name for the precision: bf16 autocast where the hardware has it."""
+        """The precision in Lightning's words, ``"bf16-mixed"`` where the hardware has bf16,
+        else ``"32-true"``."""
         return "bf16-mixed" if self.use_bf16 else "32-true"
 
     def print(self, *text: Any) -> None:
