@@ -1,4 +1,5 @@
-"""Held-out kNN accuracy of features, with :func:`~lightly_min.utils.benchmarking.knn.knn_predict`."""
+"""Held-out kNN accuracy of features, with
+:func:`~lightly_min.utils.benchmarking.knn.knn_predict`."""
 
 from __future__ import annotations
 
@@ -17,9 +18,10 @@ def knn_accuracy(
     knn_k: int = 200,
     knn_t: float = 0.1,
 ) -> float:
-    """Top-1 accuracy of :func:`~lightly_min.utils.benchmarking.knn.knn_predict` on the ``(M, D)`` test features, with the
-    ``(N, D)`` train features and their labels as the bank. Both are L2-normalised here, so the
-    vote compares cosine similarities; the order of the bank does not matter."""
+    """Top-1 accuracy of :func:`~lightly_min.utils.benchmarking.knn.knn_predict` on the
+    ``(M, D)`` test features, with the ``(N, D)`` train features and their labels as the bank.
+    Both are L2-normalised here, so the vote compares cosine similarities; the order of the
+    bank does not matter."""
     bank = F.normalize(train_features.float(), dim=1).T
     correct = 0
     for start in range(0, len(test_features), 1024):  # in chunks: similarities are B x N
