@@ -88,3 +88,54 @@ def test_files_get_the_permissions_of_an_ordinary_file(tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert (tmp_path / "checkpoint.pt").stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+# Takes the lock of sys.argv[1] in this process, forks a child that keeps it (as a DataLoader
+# worker does) for sys.argv[2] seconds, prints "locked", then this process lives on for
+# sys.argv[3] seconds and ends.
+HOLD_LOCK = """
+import os, sys, time
+from lightly_min.harness.output import OutputLock
+lock = OutputLock(sys.argv[1])
+if os.fork() == 0:
+    time.sleep(float(sys.argv[2]))
+    os._exit(0)
+print("locked", flush=True)
+time.sleep(float(sys.argv[3]))
+"""
+
+
+def hold_lock(folder, child_seconds: float, parent_seconds: float):
+    import subprocess
+    import sys
+
+    environment = {**os.environ, "PYTHONPATH": str(checkpoint_module.Path(__file__).parents[1])}
+    arguments = [str(folder), str(child_seconds), str(parent_seconds)]
+    process = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, *arguments], stdout=subprocess.PIPE, text=True,
+        env=environment,
+    )  # fmt: skip
+    assert process.stdout.readline().strip() == "locked"
+    return process
+
+
+def test_a_second_run_into_a_folder_that_a_live_run_holds_stops_at_once(tmp_path):
+    holder = hold_lock(tmp_path, child_seconds=30, parent_seconds=30)
+    try:
+        with pytest.raises(InputError, match=f"Another run \\(process {holder.pid}\\)"):
+            checkpoint_module.OutputLock(tmp_path)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_the_lock_of_an_ended_run_that_its_workers_still_hold_is_waited_for(tmp_path):
+    """The run ended (killed, say) and its forked worker still holds the lock for a while:
+    the next run waits for the worker instead of calling the ended run alive."""
+    import time
+
+    holder = hold_lock(tmp_path, child_seconds=5, parent_seconds=0)
+    started = time.monotonic()  # about when the worker started its 5 seconds
+    holder.wait()
+    checkpoint_module.OutputLock(tmp_path)  # would raise without the wait
+    assert 4 < time.monotonic() - started < checkpoint_module.OutputLock.ORPHAN_WAIT

@@ -25,7 +25,9 @@ EPOCHS = 3
 SLOW_SAVES = """
 import runpy, sys, time
 from pathlib import Path
+import lightly_min.harness.lightning as lightning
 import lightly_min.harness.output as output
+import lightly_min.harness.run as run
 write, pattern = output.atomic_write, sys.argv[1]
 def slow(path, save):
     def slowly(file):
@@ -34,7 +36,8 @@ def slow(path, save):
             (Path(path).parent / "saving").touch()
             time.sleep(30)
     write(path, slowly)
-output.atomic_write = slow
+for module in (output, run, lightning):  # each module's own name for it
+    module.atomic_write = slow
 sys.argv = sys.argv[2:]
 runpy.run_path(sys.argv[0], run_name="__main__")
 """

@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -83,28 +84,55 @@ class OutputLock:
     run into the same folder stops at once instead of overwriting the first's files.
 
     The lock is ``fcntl.flock`` on ``FOLDER/.lock``: the system releases it when the process
-    ends, however it ends (even by SIGKILL), so a stale lock never blocks a later run.
+    ends, however it ends (even by SIGKILL), and the processes it forked (DataLoader workers)
+    end, so a stale lock never blocks a later run. Where only such forked processes of an
+    ended run still hold it, the next run waits for them (:attr:`ORPHAN_WAIT`).
     """
+
+    #: Seconds to wait for the lock when the run that took it has ended: its DataLoader
+    #: workers (forked, so they share the lock) notice within about five seconds and end.
+    ORPHAN_WAIT = 10.0
 
     def __init__(self, folder: str | Path):
         self.path = Path(folder) / ".lock"
         self.file = open(self.path, "a+")  # noqa: SIM115 (held for the whole run)
-        try:
-            fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        deadline = time.monotonic() + self.ORPHAN_WAIT
+        while not self._take():
             self.file.seek(0)
             holder = self.file.read().strip() or "another process"
-            self.file.close()
-            raise InputError(
-                f"Another run ({holder}) is writing to {self.path.parent}. Wait for it to end, "
-                "or choose another --output-dir."
-            ) from None
+            if _alive(holder) or time.monotonic() > deadline:
+                self.file.close()
+                raise InputError(
+                    f"Another run ({holder}) is writing to {self.path.parent}. Wait for it to "
+                    "end, or choose another --output-dir."
+                )
+            time.sleep(0.1)
         self.file.seek(0)
         self.file.truncate()
         self.file.write(f"process {os.getpid()}")
         self.file.flush()
         for stale in Path(folder).glob(f".*{TEMPORARY_SUFFIX}"):  # of a run killed mid-write
             stale.unlink(missing_ok=True)
+
+    def _take(self) -> bool:
+        try:
+            fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except OSError:
+            return False
+
+
+def _alive(holder: str) -> bool:
+    """Whether the process named in a lock file (``"process 1234"``) still runs."""
+    try:
+        os.kill(int(holder.split()[-1]), 0)
+    except (ValueError, IndexError):
+        return True  # not written by OutputLock: assume a live run
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's live process
+    return True
 
 
 def save_checkpoint(state: dict[str, Any], path: str | Path) -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
+import multiprocessing
 import os
 import signal
 import sys
@@ -72,14 +73,22 @@ _children: list[Any] = []
 
 def end_now(status: int, message: str | None = None) -> None:
     """Ends this process at once with ``status``, after one ``error: ...`` line (if any) and
-    after ending the processes in ``_children``. Nothing is left half-written: every file a
-    run writes is replaced whole (:func:`~lightly_min.harness.output.atomic_write`)."""
+    after ending the processes in ``_children`` and the DataLoader's workers. Nothing is left
+    half-written: every file a run writes is replaced whole
+    (:func:`~lightly_min.harness.output.atomic_write`)."""
     if message:  # on a line of its own, after any progress bar
         tqdm.write(f"error: {message}", file=sys.stderr)
         sys.stderr.flush()
-    for child in _children:
+    # The workers are forked: they hold the output folder's lock too, and left alone they
+    # would notice only seconds later that this process is gone, so a --resume started at
+    # once would be told that another run is writing.
+    workers = multiprocessing.active_children()
+    for child in [*_children, *workers]:
         with contextlib.suppress(Exception):
             child.kill()
+    for child in [*_children, *workers]:
+        with contextlib.suppress(Exception):
+            child.wait(5) if hasattr(child, "wait") else child.join(5)
     sys.stdout.flush()
     os._exit(status)
 
