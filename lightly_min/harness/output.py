@@ -89,8 +89,8 @@ class OutputLock:
     ended run still hold it, the next run waits for them (:attr:`ORPHAN_WAIT`).
     """
 
-    #: Seconds to wait for the lock when the run that took it has ended: its DataLoader
-    #: workers (forked, so they share the lock) notice within about five seconds and end.
+    #: How many seconds to wait for the lock when the run that took it has ended. Its
+    #: DataLoader workers (forked, so they share the lock) notice within about five seconds.
     ORPHAN_WAIT = 10.0
 
     def __init__(self, folder: str | Path):
