@@ -1,5 +1,9 @@
 import errno
 import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -106,10 +110,7 @@ time.sleep(float(sys.argv[3]))
 
 
 def hold_lock(folder, child_seconds: float, parent_seconds: float):
-    import subprocess
-    import sys
-
-    environment = {**os.environ, "PYTHONPATH": str(checkpoint_module.Path(__file__).parents[1])}
+    environment = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     arguments = [str(folder), str(child_seconds), str(parent_seconds)]
     process = subprocess.Popen(
         [sys.executable, "-c", HOLD_LOCK, *arguments], stdout=subprocess.PIPE, text=True,
@@ -132,8 +133,6 @@ def test_a_second_run_into_a_folder_that_a_live_run_holds_stops_at_once(tmp_path
 def test_the_lock_of_an_ended_run_that_its_workers_still_hold_is_waited_for(tmp_path):
     """The run ended (killed, say) and its forked worker still holds the lock for a while:
     the next run waits for the worker instead of calling the ended run alive."""
-    import time
-
     holder = hold_lock(tmp_path, child_seconds=5, parent_seconds=0)
     started = time.monotonic()  # about when the worker started its 5 seconds
     holder.wait()
