@@ -121,7 +121,7 @@ def hold_lock(folder, child_seconds: float, parent_seconds: float):
 
 
 def test_a_second_run_into_a_folder_that_a_live_run_holds_stops_at_once(tmp_path):
-    holder = hold_lock(tmp_path, child_seconds=30, parent_seconds=30)
+    holder = hold_lock(tmp_path, child_seconds=0, parent_seconds=30)  # no orphan left
     try:
         with pytest.raises(InputError, match=f"Another run \\(process {holder.pid}\\)"):
             checkpoint_module.OutputLock(tmp_path)

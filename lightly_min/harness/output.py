@@ -126,12 +126,10 @@ def _alive(holder: str) -> bool:
     """Whether the process named in a lock file (``"process 1234"``) still runs."""
     try:
         os.kill(int(holder.split()[-1]), 0)
-    except (ValueError, IndexError):
-        return True  # not written by OutputLock: assume a live run
     except ProcessLookupError:
         return False
-    except PermissionError:
-        return True  # another user's live process
+    except (ValueError, IndexError, PermissionError):
+        pass  # not written by OutputLock, or another user's process: taken as alive
     return True
 
 
