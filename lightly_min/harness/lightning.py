@@ -52,6 +52,7 @@ class RunCallback(Callback):
 
     def __init__(self, run: Run):
         self.run = run
+        self._resumed_rng: torch.Tensor | None = None
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self.run.is_main = trainer.is_global_zero  # also in processes forked by ddp_notebook
@@ -60,6 +61,8 @@ class RunCallback(Callback):
             run_module._children[:] = launcher.procs
         end_on_signals(self.run.checkpoint_path, self.run.is_main)  # over Lightning's handlers
         self.run.start(model=pl_module, optimizer=trainer.optimizers[0])
+        if self._resumed_rng is not None:
+            _restart_train_iterator(trainer, self._resumed_rng)
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._clock = time.perf_counter()
@@ -96,7 +99,25 @@ class RunCallback(Callback):
             )
         # Saved at the end of an epoch, which Lightning counts from 0.
         self.run.record.resume_after(checkpoint["epoch"] + 1)
-        torch.set_rng_state(checkpoint["rng_state"])
+        self._resumed_rng = checkpoint["rng_state"]
+        torch.set_rng_state(self._resumed_rng)
+
+
+def _restart_train_iterator(trainer: pl.Trainer, rng_state: torch.Tensor) -> None:
+    """The first epoch of a resumed fit in the order of the epoch it is, not of epoch 0.
+
+    Lightning 2.6 creates that epoch's iterator before it sets the sampler's epoch, and with
+    DataLoader workers the iterator takes its first indices at once: every DDP run resumed
+    with workers would repeat epoch 0's order (Lightning#21938, open). So the epoch is set
+    here, and the iterator created again from the random state the checkpoint restored, the
+    state from which the unbroken run created it.
+    """
+    for loader in trainer.fit_loop._combined_loader.flattened:
+        for sampler in (loader.sampler, getattr(loader.batch_sampler, "sampler", None)):
+            if hasattr(sampler, "set_epoch"):  # a DistributedSampler
+                sampler.set_epoch(trainer.current_epoch)
+    torch.set_rng_state(rng_state)
+    iter(trainer.fit_loop._data_fetcher)
 
 
 class RunCheckpoint(ModelCheckpoint):
