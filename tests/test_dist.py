@@ -1,4 +1,4 @@
-"""torch.distributed helpers and NT-Xent with gathered negatives, on 2 CPU processes (gloo)."""
+"""torch.distributed helpers and the losses that gather, on 2 CPU processes (gloo)."""
 
 import os
 import socket
@@ -9,7 +9,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from torch import nn
 
-from lightly_min.loss import NTXentLoss
+from lightly_min.loss import BarlowTwinsLoss, NTXentLoss, VICRegLoss
 from lightly_min.utils import dist as lm_dist
 
 WORLD_SIZE = 2
@@ -157,3 +157,49 @@ def momentum_worker(rank: int, port: int) -> None:
 @pytest.mark.skipif(not dist.is_available(), reason="needs torch.distributed")
 def test_momentum_targets_under_ddp_stay_equal_and_follow_the_ema():
     run_on_two_processes(momentum_worker)
+
+
+def redundancy_worker(rank: int, port: int) -> None:
+    """Barlow Twins and VICReg with gathering: 2 processes with different halves of the batch,
+    under DDP, give the loss and the gradients of one process with the whole batch
+    (lightly#1977: a gradient scaled by 1 / world_size went unnoticed)."""
+    init(rank, port)
+    try:
+        half = slice(4 * rank, 4 * rank + 4)
+        for make, per_process_loss_is_global in ((BarlowTwinsLoss, True), (VICRegLoss, False)):
+            torch.manual_seed(0)  # the same model and data on both processes
+            model = nn.Linear(5, 6)
+            x0, x1 = torch.randn(8, 5), torch.randn(8, 5)
+            single = make()(model(x0), model(x1))
+            expected_grads = torch.autograd.grad(single, list(model.parameters()))
+
+            ddp = nn.parallel.DistributedDataParallel(model)  # averages gradients
+            loss = make(gather_distributed=True)(ddp(x0[half]), ddp(x1[half]))
+            loss.backward()
+            mean_loss = loss.detach().clone()
+            dist.all_reduce(mean_loss)
+            torch.testing.assert_close(mean_loss / WORLD_SIZE, single.detach())
+            if per_process_loss_is_global:  # C of the global batch on every process
+                torch.testing.assert_close(loss.detach(), single.detach())
+            for param, expected in zip(model.parameters(), expected_grads):
+                torch.testing.assert_close(param.grad, expected)
+
+            # Without gathering, each process's statistics come from its own half only.
+            local = make()(model(x0[half]), model(x1[half]))
+            others = [torch.empty_like(local) for _ in range(WORLD_SIZE)]
+            dist.all_gather(others, local.detach())
+            assert not torch.allclose(sum(others) / WORLD_SIZE, single.detach(), rtol=1e-3)
+
+        # lightly's own check, both processes with the same batch: still the plain loss.
+        torch.manual_seed(0)
+        z_a, z_b = torch.randn(6, 4), torch.randn(6, 4)
+        torch.testing.assert_close(
+            BarlowTwinsLoss(gather_distributed=True)(z_a, z_b), BarlowTwinsLoss()(z_a, z_b)
+        )
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.mark.skipif(not dist.is_available(), reason="needs torch.distributed")
+def test_gathered_barlow_twins_and_vicreg_under_ddp_equal_single_process_on_the_whole_batch():
+    run_on_two_processes(redundancy_worker)

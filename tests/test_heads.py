@@ -3,11 +3,13 @@ import torch
 from torch import nn
 
 from lightly_min.models.modules import (
+    BarlowTwinsProjectionHead,
     ProjectionHead,
     SimCLRProjectionHead,
     SimSiamPredictionHead,
     SimSiamProjectionHead,
 )
+from lightly_min.models.modules.heads import VICRegProjectionHead
 
 
 def layer_types(head: ProjectionHead) -> list[type]:
@@ -72,6 +74,32 @@ def test_default_dimensions_follow_lightly():
     assert dims(SimSiamProjectionHead()) == [(2048, 2048), (2048, 2048), (2048, 2048)]
     assert dims(SimSiamPredictionHead()) == [(2048, 512), (512, 2048)]
     assert dims(SimCLRProjectionHead()) == [(2048, 2048), (2048, 128)]
+    assert dims(BarlowTwinsProjectionHead()) == [(2048, 8192), (8192, 8192), (8192, 8192)]
+    assert dims(VICRegProjectionHead()) == [(2048, 8192), (8192, 8192), (8192, 8192)]
+
+
+def test_barlow_twins_projection_head_structure():
+    head = BarlowTwinsProjectionHead(input_dim=12, hidden_dim=10, output_dim=6)
+    assert layer_types(head) == [L, BN, R, L, BN, R, L]
+    assert [lin.bias is None for lin in linears(head)] == [True, True, False]
+    assert head(torch.randn(3, 12)).shape == (3, 6)
+
+
+@pytest.mark.parametrize("num_layers", [2, 3, 4])
+def test_vicreg_projection_head_structure(num_layers):
+    head = VICRegProjectionHead(input_dim=12, hidden_dim=10, output_dim=6, num_layers=num_layers)
+    assert layer_types(head) == [L, BN, R] * (num_layers - 1) + [L]
+    dims = [12] + [10] * (num_layers - 1) + [6]
+    assert [(lin.in_features, lin.out_features) for lin in linears(head)] == list(
+        zip(dims, dims[1:])
+    )
+    assert linears(head)[-1].bias is not None
+    assert head(torch.randn(3, 12)).shape == (3, 6)
+
+
+def test_vicreg_projection_head_needs_two_layers():
+    with pytest.raises(ValueError, match="num_layers >= 2"):
+        VICRegProjectionHead(num_layers=1)
 
 
 def test_projection_head_blocks_and_explicit_bias():

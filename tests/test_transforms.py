@@ -15,6 +15,7 @@ from lightly_min.transforms import (
     RandomSolarization,
     SimCLRTransform,
     SimSiamTransform,
+    VICRegTransform,
 )
 from lightly_min.transforms.byol_transform import BYOLTransform as BYOLFromModule
 from lightly_min.transforms.fast_siam_transform import FastSiamTransform as FastSiamFromModule
@@ -22,6 +23,8 @@ from lightly_min.transforms.simclr_transform import SimCLRTransform as SimCLRFro
 from lightly_min.transforms.simclr_transform import SimCLRViewTransform
 from lightly_min.transforms.simsiam_transform import SimSiamTransform as SimSiamFromModule
 from lightly_min.transforms.simsiam_transform import SimSiamViewTransform
+from lightly_min.transforms.vicreg_transform import VICRegTransform as VICRegFromModule
+from lightly_min.transforms.vicreg_transform import VICRegViewTransform
 
 MEAN = torch.tensor(IMAGENET_NORMALIZE["mean"]).view(3, 1, 1)
 STD = torch.tensor(IMAGENET_NORMALIZE["std"]).view(3, 1, 1)
@@ -49,8 +52,9 @@ def step(transform, kind):
         (lambda: SimSiamFromModule(input_size=24), 2),
         (lambda: FastSiamFromModule(input_size=24), 4),
         (lambda: BYOLFromModule(BYOLView1Transform(24), BYOLView2Transform(24)), 2),
+        (lambda: VICRegFromModule(input_size=24), 2),
     ],
-    ids=["simclr", "simsiam", "fastsiam", "byol"],
+    ids=["simclr", "simsiam", "fastsiam", "byol", "vicreg"],
 )
 def test_lightlys_module_paths_give_working_transforms(make, views):
     """Code written for lightly imports each transform from its own module: each of those gives
@@ -66,6 +70,27 @@ def test_method_transforms_are_views_of_their_view_transforms():
     assert all(isinstance(v, SimSiamViewTransform) for v in FastSiamTransform().transforms)
     view_1, view_2 = BYOLTransform().transforms
     assert isinstance(view_1, BYOLView1Transform) and isinstance(view_2, BYOLView2Transform)
+    assert all(isinstance(v, VICRegViewTransform) for v in VICRegTransform().transforms)
+
+
+def test_vicreg_views_follow_lightly_and_solarize_before_they_blur():
+    vicreg = VICRegTransform()
+    (crop,) = step(vicreg, T.RandomResizedCrop)
+    assert crop.size == (224, 224) and crop.scale == (0.08, 1.0)
+    (jitter,) = step(vicreg, T.ColorJitter)  # strength 0.5 of (0.8, 0.8, 0.4, 0.2)
+    assert jitter.brightness == pytest.approx((0.6, 1.4))
+    assert jitter.saturation == pytest.approx((0.8, 1.2))
+    assert jitter.hue == pytest.approx((-0.1, 0.1))
+    assert step(vicreg, T.RandomGrayscale)[0].p == 0.2
+    assert step(vicreg, T.RandomHorizontalFlip)[0].p == 0.5
+    kinds = [type(s) for s in steps(vicreg)]
+    assert kinds.index(RandomSolarization) + 1 == kinds.index(GaussianBlur)
+    (solarize,) = step(vicreg, RandomSolarization)
+    (blur,) = step(vicreg, GaussianBlur)
+    assert (solarize.p, blur.prob, blur.sigmas) == (0.1, 0.5, (0.1, 2.0))
+    own = VICRegViewTransform().transform.transforms
+    (own_blur,) = [s for s in own if isinstance(s, GaussianBlur)]
+    assert own_blur.sigmas == (0.2, 2.0)  # the view's own default, as in lightly
 
 
 def test_byol_views_are_asymmetric_as_in_the_paper():

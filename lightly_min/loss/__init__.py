@@ -1,6 +1,8 @@
-"""Loss functions: SimSiam's negative cosine similarity and SimCLR's NT-Xent."""
+"""Loss functions of the self-supervised methods."""
 
+from lightly_min.loss.barlow_twins_loss import BarlowTwinsLoss
 from lightly_min.loss.negative_cosine_similarity import NegativeCosineSimilarity
 from lightly_min.loss.ntx_ent_loss import NTXentLoss
+from lightly_min.loss.vicreg_loss import VICRegLoss
 
-__all__ = ["NTXentLoss", "NegativeCosineSimilarity"]
+__all__ = ["BarlowTwinsLoss", "NTXentLoss", "NegativeCosineSimilarity", "VICRegLoss"]

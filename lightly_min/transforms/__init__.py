@@ -13,6 +13,7 @@ from lightly_min.transforms.simclr_transform import SimCLRTransform, SimCLRViewT
 from lightly_min.transforms.simsiam_transform import SimSiamTransform, SimSiamViewTransform
 from lightly_min.transforms.solarize import RandomSolarization
 from lightly_min.transforms.utils import IMAGENET_NORMALIZE
+from lightly_min.transforms.vicreg_transform import VICRegTransform, VICRegViewTransform
 from lightly_min.transforms.view_transform import ViewTransform
 
 __all__ = [
@@ -29,5 +30,7 @@ __all__ = [
     "SimSiamTransform",
     "SimSiamViewTransform",
     "ToRGB",
+    "VICRegTransform",
+    "VICRegViewTransform",
     "ViewTransform",
 ]

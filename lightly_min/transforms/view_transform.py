@@ -17,10 +17,11 @@ class ViewTransform:
 
     In order, each applied only when its probability is above zero: random resized crop to
     ``input_size`` (area ``min_scale`` to 1), rotation, horizontal and vertical flips, colour
-    jitter, grayscale, Gaussian blur, solarization, conversion to a float tensor and
-    normalisation. Every step is a torchvision transform, but the blur
-    (:class:`~.gaussian_blur.GaussianBlur`). The methods' view transforms
-    (:class:`~.simclr_transform.SimCLRViewTransform` and its siblings) give it their defaults.
+    jitter, grayscale, Gaussian blur, solarization (before the blur when
+    ``solarize_before_blur``), conversion to a float tensor and normalisation. Every step is a
+    torchvision transform, but the blur (:class:`~.gaussian_blur.GaussianBlur`). The methods'
+    view transforms (:class:`~.simclr_transform.SimCLRViewTransform` and its siblings) give it
+    their defaults.
     Colour-jitter strengths are ``cj_strength`` times ``cj_bright``, ``cj_contrast``,
     ``cj_sat`` and ``cj_hue``.
 
@@ -49,6 +50,7 @@ class ViewTransform:
         rr_degrees: float | tuple[float, float] | None,
         normalize: dict[str, list[float]] | None,
         solarization_prob: float = 0.0,
+        solarize_before_blur: bool = False,
     ) -> None:
         steps: list[Any] = [ToRGB(), T.RandomResizedCrop(input_size, scale=(min_scale, 1.0))]
         if rr_prob > 0:
@@ -68,10 +70,12 @@ class ViewTransform:
             steps.append(T.RandomApply([jitter], p=cj_prob))
         if random_gray_scale > 0:
             steps.append(T.RandomGrayscale(p=random_gray_scale))
+        blur_and_solarize: list[Any] = []
         if gaussian_blur > 0:
-            steps.append(GaussianBlur(prob=gaussian_blur, sigmas=sigmas))
+            blur_and_solarize.append(GaussianBlur(prob=gaussian_blur, sigmas=sigmas))
         if solarization_prob > 0:
-            steps.append(RandomSolarization(prob=solarization_prob))
+            blur_and_solarize.append(RandomSolarization(prob=solarization_prob))
+        steps.extend(reversed(blur_and_solarize) if solarize_before_blur else blur_and_solarize)
         steps.append(T.ToTensor())
         if normalize is not None:
             steps.append(T.Normalize(mean=normalize["mean"], std=normalize["std"]))

@@ -179,3 +179,53 @@ class BYOLPredictionHead(ProjectionHead):
                 (hidden_dim, output_dim, None, None),
             ]
         )
+
+
+class BarlowTwinsProjectionHead(ProjectionHead):
+    """Barlow Twins' projector (Zbontar et al., 2021, arXiv:2103.03230, Sec. 2).
+
+    ``Linear-BN-ReLU, Linear-BN-ReLU``, then a Linear with bias. The paper's projector is
+    8192-8192-8192 on a 2048-d ResNet-50; its accuracy still rose with the width at 16,384
+    (Fig. 4), and so does the cost of the loss's ``(D, D)`` cross-correlation.
+
+    Shapes: ``(N, input_dim) -> (N, output_dim)``.
+    """
+
+    def __init__(self, input_dim: int = 2048, hidden_dim: int = 8192, output_dim: int = 8192):
+        super().__init__(
+            [
+                (input_dim, hidden_dim, nn.BatchNorm1d(hidden_dim), nn.ReLU(inplace=True)),
+                (hidden_dim, hidden_dim, nn.BatchNorm1d(hidden_dim), nn.ReLU(inplace=True)),
+                (hidden_dim, output_dim, None, None),
+            ]
+        )
+
+
+class VICRegProjectionHead(ProjectionHead):
+    """VICReg's expander (Bardes et al., 2022, arXiv:2105.04906, Sec. 4.2).
+
+    ``(num_layers - 1) x [Linear-BN-ReLU]``, then a Linear with bias. The paper's expander has
+    three layers of 8192 on a 2048-d ResNet-50.
+
+    Shapes: ``(N, input_dim) -> (N, output_dim)``.
+    """
+
+    def __init__(
+        self,
+        input_dim: int = 2048,
+        hidden_dim: int = 8192,
+        output_dim: int = 8192,
+        num_layers: int = 3,
+    ):
+        if num_layers < 2:
+            raise ValueError(
+                f"VICRegProjectionHead needs num_layers >= 2, got {num_layers}: one hidden "
+                "Linear-BN-ReLU block and the output Linear."
+            )
+        dims = [input_dim] + [hidden_dim] * (num_layers - 1)
+        blocks: list[Block] = [
+            (d_in, d_out, nn.BatchNorm1d(d_out), nn.ReLU(inplace=True))
+            for d_in, d_out in zip(dims, dims[1:])
+        ]
+        blocks.append((hidden_dim, output_dim, None, None))
+        super().__init__(blocks)
