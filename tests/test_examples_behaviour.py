@@ -165,3 +165,19 @@ def test_the_weights_are_saved_before_the_evaluation(example, tmp_path):
     (weights,) = (tmp_path / "run").glob("*_backbone.pt")
     state = torch.load(weights, weights_only=True)
     assert state["conv1.weight"].shape == (64, 3, 3, 3)
+
+
+@pytest.mark.parametrize("example", ["pytorch/simclr.py", "pytorch_lightning/byol.py"])
+def test_images_above_64_px_train_with_the_imagenet_stem(example, tmp_path):
+    """--input-size 72: crops of 72 px, the ResNet's own 7x7 stem, and an evaluation."""
+    smoke = [str(EXAMPLES / example), "--fake-data", "8", "--epochs", "1", "--input-size", "72"]
+    smoke += ["--batch-size", "4", "--num-workers", "0", "--output-dir", "run"]
+    result = run([sys.executable, *smoke], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    record = read_record(tmp_path / "run")
+    (start,) = of_kind(record, "start")
+    assert start["args"]["input_size"] == 72
+    assert "size=(72, 72)" in start["transform"]  # the crops' size
+    state = torch.load(tmp_path / final(tmp_path / "run")["weights"], weights_only=True)
+    assert state["conv1.weight"].shape == (64, 3, 7, 7)
+    assert 0 <= final(tmp_path / "run")["evaluation"]["knn"] <= 1

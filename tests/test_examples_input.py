@@ -107,6 +107,7 @@ def test_batch_size_under_two(tmp_path):
         ("pytorch_lightning/byol.py", "--fake-data", "-4", ["--fake-data -4", "0 or more"]),
         ("pytorch_lightning_distributed/simsiam.py", "--devices", "0", ["--devices 0"]),
         ("pytorch_lightning_distributed/fastsiam.py", "--num-nodes", "0", ["--num-nodes 0"]),
+        ("pytorch/fastsiam.py", "--input-size", "4", ["--input-size 4", "8 or more"]),
     ],
 )
 def test_numeric_options_out_of_range(example, flag, value, words, tmp_path):

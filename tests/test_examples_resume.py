@@ -92,3 +92,13 @@ def test_a_checkpoint_of_another_method_is_refused(tmp_path):
     errors = [line for line in resumed.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1 and "written by SimSiam, not FastSiam" in errors[0], resumed.stderr
     assert not list((tmp_path / "run").glob("*_backbone.pt"))
+
+
+def test_a_checkpoint_of_another_input_size_is_refused(tmp_path):
+    """Crops of 32 px, resumed with --input-size 48: one line naming the size to resume with."""
+    kill_after_epoch(command("pytorch/simsiam.py", "run"), epoch=1, cwd=tmp_path)
+    resumed = run(command("pytorch/simsiam.py", "run", "--resume", "--input-size", "48"),
+                  cwd=tmp_path)  # fmt: skip
+    assert resumed.returncode == 1
+    errors = [line for line in resumed.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and "--input-size 32" in errors[0], resumed.stderr

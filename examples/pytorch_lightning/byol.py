@@ -77,18 +77,21 @@ def main(argv=None):
     args = parse_args(
         argv, "BYOL", epochs=800, batch_size=512, lr=0.03, flavour="lightning"
     )
-    # BYOL's two asymmetric views, cropped to 32 px; no blur at that size.
+    # BYOL's two asymmetric views, crops of --input-size px (32 on CIFAR-10); no blur,
+    # as at 32 px.
     transform = BYOLTransform(
-        BYOLView1Transform(input_size=32, gaussian_blur=0.0),
-        BYOLView2Transform(input_size=32, gaussian_blur=0.0),
+        BYOLView1Transform(input_size=args.input_size, gaussian_blur=0.0),
+        BYOLView2Transform(input_size=args.input_size, gaussian_blur=0.0),
     )
     healthy = {"z_std": 1 / math.sqrt(256)}  # collapse monitor (SimSiam, Sec. 4.1)
     run = Run(args, "BYOL", transform, healthy, lightning=True)
 
-    # ResNet-18 with the CIFAR stem for 32 px images: 3x3 first convolution, no maxpool
+    # ResNet-18. Up to 64 px, the CIFAR stem (3x3 first convolution, no maxpool): the
+    # ImageNet stem's 4x downsampling would lose the small images' detail
     resnet = torchvision.models.resnet18()
-    resnet.conv1 = nn.Conv2d(3, 64, kernel_size=3, stride=1, padding=1, bias=False)
-    resnet.maxpool = nn.Identity()
+    if args.input_size <= 64:
+        resnet.conv1 = nn.Conv2d(3, 64, kernel_size=3, stride=1, padding=1, bias=False)
+        resnet.maxpool = nn.Identity()
     resnet.fc = nn.Identity()  # the backbone outputs 512 features per image
     model = BYOL(resnet, lr=args.lr * run.global_batch / 256, epochs=args.epochs)
     model = model.to(memory_format=torch.channels_last)

@@ -70,15 +70,17 @@ def main(argv=None):
     args = parse_args(
         argv, "SimSiam", epochs=800, batch_size=512, lr=0.03, flavour="lightning"
     )
-    # Images of any size are cropped to 32 px; no blur at that size (App. D).
-    transform = SimSiamTransform(input_size=32, gaussian_blur=0.0)
+    # Crops of --input-size px (32 on CIFAR-10); no blur, as at 32 px (App. D).
+    transform = SimSiamTransform(input_size=args.input_size, gaussian_blur=0.0)
     healthy = {"z_std": 1 / math.sqrt(2048)}  # collapse monitor (Sec. 4.1)
     run = Run(args, "SimSiam", transform, healthy, lightning=True)
 
-    # ResNet-18 with the CIFAR stem for 32 px images: 3x3 first convolution, no maxpool
+    # ResNet-18. Up to 64 px, the CIFAR stem (3x3 first convolution, no maxpool): the
+    # ImageNet stem's 4x downsampling would lose the small images' detail
     resnet = torchvision.models.resnet18()
-    resnet.conv1 = nn.Conv2d(3, 64, kernel_size=3, stride=1, padding=1, bias=False)
-    resnet.maxpool = nn.Identity()
+    if args.input_size <= 64:
+        resnet.conv1 = nn.Conv2d(3, 64, kernel_size=3, stride=1, padding=1, bias=False)
+        resnet.maxpool = nn.Identity()
     resnet.fc = nn.Identity()  # the backbone outputs 512 features per image
     model = SimSiam(resnet, lr=args.lr * run.global_batch / 256, epochs=args.epochs)
     model = model.to(memory_format=torch.channels_last)

@@ -42,6 +42,7 @@ def parse_args(
     add("--epochs", type=int, default=epochs)
     add("--batch-size", type=int, default=batch_size, help="per process")
     add("--lr", type=float, default=lr, help="per 256 images of the global batch")
+    add("--input-size", type=int, default=32, help="crop size in px; above 64 the ImageNet stem")
     add("--num-workers", type=int, default=4, help="DataLoader worker processes")
     add("--seed", type=int, default=0)
     if flavour == "distributed":
@@ -62,6 +63,7 @@ def _problem(args: argparse.Namespace) -> str | None:
     at_least = [
         ("--epochs", args.epochs, 1, "train for at least 1 epoch"),
         ("--batch-size", args.batch_size, 2, "BatchNorm needs 2 images or more"),
+        ("--input-size", args.input_size, 8, "32 for CIFAR-10, your images' size otherwise"),
         ("--num-workers", args.num_workers, 0, "0 loads the images in the main process"),
         ("--fake-data", args.fake_data, 0, "0 trains on real images"),
         ("--devices", args.devices, 1, "one process per GPU, or per CPU share"),

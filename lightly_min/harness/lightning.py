@@ -88,15 +88,11 @@ class RunCallback(Callback):
 
     def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: Any, checkpoint: dict) -> None:
         checkpoint["method"] = self.run.method
+        checkpoint["input_size"] = self.run.input_size
         checkpoint["rng_state"] = torch.get_rng_state()
 
     def on_load_checkpoint(self, trainer: pl.Trainer, pl_module: Any, checkpoint: dict) -> None:
-        if checkpoint.get("method") != self.run.method:
-            fail(
-                f"{self.run.checkpoint_path} was written by {checkpoint.get('method')}, not "
-                f"{self.run.method}. Resume it with that method's script, or choose another "
-                "--output-dir."
-            )
+        self.run.check_written_by(checkpoint)
         # Saved at the end of an epoch, which Lightning counts from 0.
         self.run.record.resume_after(checkpoint["epoch"] + 1)
         self._resumed_rng = checkpoint["rng_state"]

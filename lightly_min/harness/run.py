@@ -121,7 +121,8 @@ class Run:
             ``<method>_backbone.pt`` (lower case) in ``args.output_dir``.
         transform: The method's multi-view transform, for training.
         healthy: The collapse monitors the loop logs, each with its value for a healthy run.
-        input_size: The images' size for evaluation (resized, then centre-cropped).
+        input_size: The images' size for evaluation (resized, then centre-cropped) and of
+            ``--fake-data``; by default ``--input-size``, the size the transform crops to.
         lightning: Whether Lightning writes the checkpoint (``checkpoint.ckpt``) rather than
             :meth:`end_epoch` (``checkpoint.pt``).
     """
@@ -132,7 +133,7 @@ class Run:
         method: str,
         transform: Callable[[Any], Any],
         healthy: dict[str, float],
-        input_size: int = 32,
+        input_size: int | None = None,
         lightning: bool = False,
     ):
         self.args, self.method, self.healthy = args, method, healthy
@@ -146,6 +147,8 @@ class Run:
         self.weights_path = self.output_dir / f"{method.lower()}_backbone.pt"
         suffix = "ckpt" if lightning else "pt"
         self.checkpoint_path = self.output_dir / f"checkpoint.{suffix}"
+        self.input_size = input_size or getattr(args, "input_size", 32)
+        input_size = self.input_size
         eval_transform = T.Compose([
             T.Resize(input_size), T.CenterCrop(input_size), T.ToTensor(),
             T.Normalize(**IMAGENET_NORMALIZE),
@@ -217,15 +220,27 @@ class Run:
             state = load_checkpoint(self.checkpoint_path)
         except InputError as error:
             fail(str(error))
+        self.check_written_by(state)
+        self.record.resume_after(state["epoch"])
+        self.print(f"Resuming after epoch {state['epoch']} from {self.checkpoint_path}")
+        return state
+
+    def check_written_by(self, state: dict[str, Any]) -> None:
+        """Ends the run with one line if the checkpoint ``state`` is another method's, or was
+        trained on crops of another size (checkpoints from before sizes were saved pass)."""
         written_by = state.get("method")
         if written_by != self.method:
             fail(
                 f"{self.checkpoint_path} was written by {written_by}, not {self.method}. "
                 f"Resume it with {written_by}'s script, or choose another --output-dir."
             )
-        self.record.resume_after(state["epoch"])
-        self.print(f"Resuming after epoch {state['epoch']} from {self.checkpoint_path}")
-        return state
+        size = state.get("input_size", self.input_size)
+        if size != self.input_size:
+            fail(
+                f"{self.checkpoint_path} was trained on crops of {size} px, not "
+                f"{self.input_size}. Resume with --input-size {size}, or choose another "
+                "--output-dir."
+            )
 
     def start(
         self,
@@ -298,7 +313,8 @@ class Run:
         epoch: mean loss and monitors, images per second, learning rate."""
         seconds = time.perf_counter() - self._clock
         state = {name: obj.state_dict() for name, obj in objects.items()}
-        state.update(method=self.method, epoch=self._epoch + 1, rng_state=torch.get_rng_state())
+        state.update(method=self.method, input_size=self.input_size, epoch=self._epoch + 1,
+                     rng_state=torch.get_rng_state())  # fmt: skip
         self.write(lambda: save_checkpoint(state, self.checkpoint_path))  # atomic
         means = {name: total / self._steps for name, total in self._sums.items()}
         self.record_epoch(self._epoch + 1, means, self._steps * self.global_batch / seconds,
