@@ -96,6 +96,7 @@ def summarise(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
         return mean_std([get(run) for run in runs])
 
     curves = [run["history"]["knn"] for run in runs]
+    labels = runs[0].get("label_efficiency", {})  # {features: {labels per class: accuracies}}
     return {
         "seeds": [run["seed"] for run in runs],
         "epochs": runs[0]["epochs"],
@@ -106,6 +107,18 @@ def summarise(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
         },
         "knn_gain_over_pixels": over(lambda run: run["trained"]["knn"] - run["pixels"]["knn"]),
         "knn_per_epoch": [mean_std(values) for values in zip(*curves)],
+        "label_efficiency": {
+            features: {
+                count: {
+                    metric: over(
+                        lambda run, f=features, c=count, m=metric: run["label_efficiency"][f][c][m]
+                    )
+                    for metric in ("knn", "linear_probe")
+                }
+                for count in counts
+            }
+            for features, counts in labels.items()
+        },
         "minutes": over(lambda run: run["minutes"]),
         # A reused run's process is not timed here (see stored_run).
         "wall_seconds": mean_std(

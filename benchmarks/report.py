@@ -87,8 +87,30 @@ def tuning_table(records: list[dict[str, Any]]) -> Table:
     return ["run", "method", "what changed", "epochs", "random init kNN", "final kNN"], rows
 
 
+def label_efficiency_table(results: dict[str, Any], metric: str) -> Table:
+    """Held-out accuracy (``metric``: ``"linear_probe"`` or ``"knn"``) with 1, 5, ... and all
+    labelled digits per class, mean ± std over seeds: each method's trained and untrained
+    network, and the raw pixels once."""
+    methods = results.get("learning", {}).get("methods", {})
+    curves = {m: e["summary"].get("label_efficiency") for m, e in methods.items()}
+    curves = {m: c for m, c in curves.items() if c}
+    if not curves:
+        return ["features", "labels per class"], []
+    counts = list(next(iter(curves.values()))["trained"])
+    rows = []
+    for method, curve in curves.items():
+        for features, label in (("trained", "trained"), ("random_init", "random init")):
+            cells = [pm(curve[features][count][metric]) for count in counts]
+            rows.append([f"{name(method)}, {label}", *cells])
+    pixels = next(iter(curves.values()))["pixels"]
+    rows.append(["raw pixels", *(pm(pixels[count][metric]) for count in counts)])
+    return ["features", *(f"{count} / class" for count in counts)], rows
+
+
 TABLES = {
     "learning": learning_table,
+    "label_efficiency_linear_probe": lambda r: label_efficiency_table(r, "linear_probe"),
+    "label_efficiency_knn": lambda r: label_efficiency_table(r, "knn"),
     "pixels": pixels_table,
     "speed": speed_table,
     "roofline": roofline_table,
@@ -165,6 +187,11 @@ def results_markdown(results: dict[str, Any]) -> str:
     lines[-1] += "`python -m benchmarks --part report`; see README.md for what each figure means."
     for title, table in [
         ("Learning: held-out accuracy on digits (mean ± std over seeds)", learning_table(results)),
+        (
+            "Label efficiency: linear probe with few labels per class",
+            label_efficiency_table(results, "linear_probe"),
+        ),
+        ("Label efficiency: kNN with few labels per class", label_efficiency_table(results, "knn")),
         ("Baseline", pixels_table(results)),
         ("Speed: the examples built from lightly_min and from lightly", speed_table(results)),
         ("Roofline: the SimSiam example's training step", roofline_table(results)),
@@ -204,11 +231,55 @@ def plot_knn(results: dict[str, Any], path: Path) -> None:
     plt.close(figure)
 
 
+def plot_label_efficiency(results: dict[str, Any], path: Path) -> None:
+    """Held-out accuracy against labelled digits per class, linear probe and kNN
+    side by side: each method trained (mean ± std over seeds), its network untrained
+    (dotted), and the raw pixels (grey)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    methods = results["learning"]["methods"]
+    curves = {m: e["summary"]["label_efficiency"] for m, e in methods.items()}
+    counts = list(next(iter(curves.values()))["trained"])
+    xs = range(len(counts))  # evenly spaced: 1, 5, 10, 50, all
+    figure, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    colours = plt.get_cmap("tab10")
+    for axis, (metric, title) in zip(axes, [("linear_probe", "linear probe"), ("knn", "kNN")]):
+        for i, (method, curve) in enumerate(curves.items()):
+            mean = [curve["trained"][c][metric]["mean"] for c in counts]
+            std = [curve["trained"][c][metric]["std"] for c in counts]
+            axis.plot(xs, mean, marker="o", markersize=3, color=colours(i), label=name(method))
+            low, high = [m - d for m, d in zip(mean, std)], [m + d for m, d in zip(mean, std)]
+            axis.fill_between(xs, low, high, color=colours(i), alpha=0.2)
+            untrained = [curve["random_init"][c][metric]["mean"] for c in counts]
+            axis.plot(xs, untrained, linestyle=":", color=colours(i))
+        pixels = next(iter(curves.values()))["pixels"]
+        axis.plot(xs, [pixels[c][metric]["mean"] for c in counts], color="grey",
+                  linestyle="--", label="raw pixels")  # fmt: skip
+        axis.plot([], [], linestyle=":", color="black", label="random init (dotted)")
+        axis.set_xticks(list(xs), counts)
+        axis.set_xlabel("labelled training digits per class")
+        axis.set_title(f"held-out accuracy, {title}", fontsize=10)
+        axis.grid(alpha=0.3)
+    axes[0].set_ylabel("held-out accuracy")
+    axes[1].legend(fontsize=8, loc="lower right")
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
 def write_report(results: dict[str, Any], folder: Path = RESULTS) -> list[Path]:
-    """Writes ``results.md`` and, with learning results, ``knn_per_epoch.png``."""
+    """Writes ``results.md`` and, with learning results, ``knn_per_epoch.png`` and
+    ``label_efficiency.png``."""
     written = [folder / "results.md"]
     written[0].write_text(results_markdown(results))
-    if results.get("learning", {}).get("methods"):
+    methods = results.get("learning", {}).get("methods", {})
+    if methods:
         plot_knn(results, folder / "knn_per_epoch.png")
         written.append(folder / "knn_per_epoch.png")
+    if methods and all(e["summary"].get("label_efficiency") for e in methods.values()):
+        plot_label_efficiency(results, folder / "label_efficiency.png")
+        written.append(folder / "label_efficiency.png")
     return written

@@ -71,6 +71,35 @@ def test_summaries_are_mean_and_sample_std_over_seeds():
     assert rows[0][0] == "SimCLR" and rows[0][4] == "0.950 ± 0.014" and rows[0][-1] == "2.0 ± 1.4"
 
 
+def test_label_efficiency_is_summarised_per_count_and_tabled_and_plotted(tmp_path):
+    def curve(one, every):  # accuracies with 1 and with all labels per class
+        return {"1": {"knn": one, "linear_probe": one}, "all": {"knn": every, "linear_probe": 0.9}}
+
+    runs = [
+        {"seed": seed, "epochs": 1, "minutes": 2.0, "wall_seconds": 130.0,
+         "trained": {"knn": 0.9, "linear_probe": 0.9},
+         "random_init": {"knn": 0.8, "linear_probe": 0.8},
+         "pixels": {"knn": 0.93, "linear_probe": 0.89}, "history": {"knn": [0.8, 0.9]},
+         "label_efficiency": {"trained": curve(one, 0.95), "random_init": curve(0.3, 0.8),
+                              "pixels": curve(0.2, 0.93)}}
+        for seed, one in [(0, 0.5), (1, 0.7)]
+    ]  # fmt: skip
+    summary = learning.summarise(runs)
+    one = summary["label_efficiency"]["trained"]["1"]["knn"]
+    assert one["mean"] == pytest.approx(0.6) and one["std"] == pytest.approx(0.1414214)
+    results = {"learning": {"methods": {"byol": {"summary": summary}}}}
+    header, rows = report.label_efficiency_table(results, "knn")
+    assert header == ["features", "1 / class", "all / class"]
+    assert rows == [
+        ["BYOL, trained", "0.600 ± 0.141", "0.950 ± 0.000"],
+        ["BYOL, random init", "0.300 ± 0.000", "0.800 ± 0.000"],
+        ["raw pixels", "0.200 ± 0.000", "0.930 ± 0.000"],
+    ]
+    written = report.write_report(results, tmp_path)
+    assert tmp_path / "label_efficiency.png" in written
+    assert (tmp_path / "label_efficiency.png").stat().st_size > 1000
+
+
 def test_a_stored_run_is_reused_only_for_its_seed_and_the_current_source(tmp_path, monkeypatch):
     import hashlib
     import json

@@ -2,11 +2,12 @@
 or batched: the defects that a backbone evaluated in train mode has (BatchNorm normalising
 each batch by its own statistics, and updating its running statistics with held-out data)."""
 
+import pytest
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from lightly_min.evaluation import embed, evaluate_backbone
+from lightly_min.evaluation import embed, evaluate_backbone, label_efficiency, labelled_subset
 
 
 def backbone_with_batchnorm() -> nn.Module:
@@ -69,3 +70,30 @@ def test_the_order_of_the_bank_does_not_change_the_result():
     ]  # fmt: skip
     assert results[0].knn == results[1].knn
     assert abs(results[0].linear_probe - results[1].linear_probe) < 1e-6
+
+
+def test_labelled_subset_draws_that_many_of_each_class_reproducibly():
+    labels = torch.tensor([0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 0])
+    subset = labelled_subset(labels, 2, seed=3)
+    assert torch.bincount(labels[subset]).tolist() == [2, 2, 2]
+    assert torch.equal(subset, labelled_subset(labels, 2, seed=3))
+    assert subset.tolist() == sorted(set(subset.tolist()))
+    draws = {tuple(labelled_subset(labels, 1, seed=s).tolist()) for s in range(20)}
+    assert len(draws) > 1  # the seed changes which images
+    with pytest.raises(ValueError, match="class 1 has 3 labelled images"):
+        labelled_subset(labels, 4, seed=0)
+
+
+def test_label_efficiency_on_features_with_a_known_answer():
+    """Two classes on two orthogonal directions, with noise: one label per class is already
+    enough for a perfect kNN; a bank of the wrong class for every image would give 0."""
+    generator = torch.Generator().manual_seed(0)
+    labels = torch.arange(40) % 2
+    centres = torch.eye(2)[labels] * 5
+    train = centres + 0.3 * torch.randn(40, 2, generator=generator)
+    test = centres + 0.3 * torch.randn(40, 2, generator=generator)
+    result = label_efficiency(train, labels, test, labels, labels_per_class=(1, 5, None))
+    assert set(result) == {"1", "5", "all"}
+    assert all(r["knn"] == 1.0 and r["linear_probe"] == 1.0 for r in result.values())
+    swapped = label_efficiency(train, 1 - labels, test, labels, labels_per_class=(5,))
+    assert swapped["5"]["knn"] == 0.0

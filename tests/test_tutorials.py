@@ -43,12 +43,15 @@ def test_tutorial_notebook_runs_at_smoke_scale_and_reports_its_numbers(tutorial,
 @pytest.mark.parametrize("tutorial", TUTORIALS, ids=stem)
 def test_stored_notebook_holds_the_tutorials_code(tutorial):
     """The notebook that runs above: the install cell of conf.py, then each code block of
-    the tutorial script (as sphinx-gallery splits it), in order."""
-    from sphinx_gallery.py_source_parser import split_code_and_text_blocks
+    the tutorial script (as sphinx-gallery splits it, its config comments removed as conf.py
+    asks), in order."""
+    from sphinx_gallery.py_source_parser import remove_config_comments, split_code_and_text_blocks
 
     generator = load_generator()
     _, blocks = split_code_and_text_blocks(str(tutorial))
-    code = [block.content.strip() for block in blocks if block.type == "code"]
+    code = [
+        remove_config_comments(block.content).strip() for block in blocks if block.type == "code"
+    ]
     notebook = nbformat.read(OUTPUTS / f"{tutorial.stem}.ipynb", as_version=4)
     cells = [cell.source.strip() for cell in notebook.cells if cell.cell_type == "code"]
     install = generator.install_cell("tutorials", generator.repository_url())

@@ -102,5 +102,6 @@ figure = tutorial.plot_neighbours(model.backbone, "after training")
 
 # %%
 
+# sphinx_gallery_thumbnail_number = 5
 figure = tutorial.plot_map(model.backbone)
 results = tutorial.report(model.backbone)  # held-out accuracy against both baselines

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from lightly_min.evaluation.features import embed
+from lightly_min.evaluation.few_labels import label_efficiency, labelled_subset
 from lightly_min.evaluation.knn import knn_accuracy
 from lightly_min.evaluation.linear_probe import linear_probe_accuracy
 
@@ -28,6 +29,8 @@ __all__ = [
     "evaluate_backbone",
     "evaluate_features",
     "knn_accuracy",
+    "label_efficiency",
+    "labelled_subset",
     "linear_probe_accuracy",
 ]
 

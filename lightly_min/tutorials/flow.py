@@ -32,7 +32,13 @@ from torch import nn
 from torch.utils.data import DataLoader
 from torchvision import transforms as T
 
-from lightly_min.evaluation import HeldOutAccuracy, embed, evaluate_backbone, evaluate_features
+from lightly_min.evaluation import (
+    HeldOutAccuracy,
+    embed,
+    evaluate_backbone,
+    evaluate_features,
+    label_efficiency,
+)
 from lightly_min.harness.precision import bf16_supported
 from lightly_min.tutorials.digits import MNIST_NORMALIZE, DigitDataset, load_digits
 from lightly_min.tutorials.plotting import (
@@ -50,6 +56,7 @@ NUM_CLASSES = 10
 KNN_K, KNN_T = 20, 0.1  # 20 neighbours: each class has 400 training digits, not 5,000
 NEIGHBOURS = 5  # per query in the neighbour pictures
 EVAL_BATCH = 500
+LABELS_PER_CLASS = (1, 5, 10, 50)  # and all: the label-efficiency curve
 
 
 class DigitsTutorial:
@@ -67,6 +74,8 @@ class DigitsTutorial:
         device: ``"cuda"`` where available, else ``"cpu"``; ``use_bf16``: whether to autocast.
         split: The digits (:class:`~lightly_min.tutorials.digits.DigitSplit`).
         history: ``loss`` and ``z_std`` per epoch, ``knn`` per epoch from epoch 0.
+        label_efficiency: Held-out accuracy with few labels per class, of the raw pixels, the
+            untrained backbone and the trained one (:meth:`_label_efficiency`).
     """
 
     def __init__(self, method: str, title: str, epochs: int, batch_size: int) -> None:
@@ -93,6 +102,7 @@ class DigitsTutorial:
         self.history: dict[str, list[float]] = {"loss": [], "z_std": [], "knn": []}
         self.grids: dict[str, dict[str, list]] = {}
         self.pixels = self.random_init = self.trained = None
+        self.label_efficiency: dict[str, Any] = {}  # pixels, random_init, trained
         self.minutes = 0.0
         self._sums = [0.0, 0.0, 0]  # loss, collapse monitor, steps of the current epoch
 
@@ -110,7 +120,8 @@ class DigitsTutorial:
     def plot_views(self, transform: Any) -> Any:
         """Four training digits (rows), each next to the views ``transform`` makes of it."""
         images = DigitDataset(self.split.train_images[:4], self.split.train_labels[:4], None, SIZE)
-        return plot_views(images.images, transform, MNIST_NORMALIZE)
+        title = f"{self.title}'s views of four training digits"
+        return plot_views(images.images, transform, MNIST_NORMALIZE, title=title)
 
     # Evaluation --------------------------------------------------------------------------
 
@@ -119,6 +130,24 @@ class DigitsTutorial:
         return evaluate_backbone(
             backbone, self.bank_loader, self.test_loader, NUM_CLASSES, KNN_K, KNN_T,
             linear_probe=linear_probe, device=self.device, progress=False,
+        )  # fmt: skip
+
+    def _features(self, backbone: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
+        """``backbone``'s features of the training digits and of the held-out ones."""
+        bank, _ = embed(backbone, self.bank_loader, self.device, progress=False)
+        test, _ = embed(backbone, self.test_loader, self.device, progress=False)
+        return bank, test
+
+    def _label_efficiency(self, train: torch.Tensor, test: torch.Tensor) -> dict[str, Any]:
+        """kNN and linear probe on the held-out digits with 1, 5, 10, 50 (those the split
+        has) and all labelled training digits per class, the labelled ones drawn with the
+        run's seed (:func:`~lightly_min.evaluation.few_labels.label_efficiency`)."""
+        train_labels = torch.tensor(self.split.train_labels)
+        fewest = int(torch.bincount(train_labels).min())
+        counts = [n for n in LABELS_PER_CLASS if n < fewest] + [None]
+        return label_efficiency(
+            train.cpu(), train_labels, test.cpu(), torch.tensor(self.split.test_labels),
+            counts, NUM_CLASSES, KNN_K, KNN_T, seed=self.seed,
         )  # fmt: skip
 
     def measure_baselines(self, backbone: nn.Module) -> None:
@@ -133,6 +162,10 @@ class DigitsTutorial:
             test_pixels, torch.tensor(self.split.test_labels), NUM_CLASSES, KNN_K, KNN_T,
         )  # fmt: skip
         self.random_init = self.evaluate(backbone)
+        self.label_efficiency = {
+            "pixels": self._label_efficiency(train_pixels, test_pixels),
+            "random_init": self._label_efficiency(*self._features(backbone)),
+        }
         self.history["knn"] = [self.random_init.knn]
         print(f"raw pixels:  kNN {self.pixels.knn:.3f}, linear {self.pixels.linear_probe:.3f}")
         init = self.random_init
@@ -180,7 +213,10 @@ class DigitsTutorial:
         """Loss, held-out kNN (with both baselines) and collapse monitor per epoch; the
         monitor's healthy value is ``1 / sqrt(projection_dim)``."""
         baselines = {"raw pixels": self.pixels.knn, "random init": self.random_init.knn}
-        return plot_history(self.history, baselines, healthy_std=1 / math.sqrt(projection_dim))
+        return plot_history(
+            self.history, baselines, healthy_std=1 / math.sqrt(projection_dim),
+            title=f"{self.title} on the digits, per epoch",
+        )  # fmt: skip
 
     def plot_neighbours(self, backbone: nn.Module, title: str) -> Any:
         """One held-out digit per class and its 5 nearest training digits by cosine similarity
@@ -195,17 +231,29 @@ class DigitsTutorial:
             "neighbour_index": found.tolist(),
             "neighbour_labels": self.split.train_labels[found].tolist(),
         }
+        grid = self.grids[title]
+        same = sum(
+            label == query
+            for query, row in zip(grid["query_labels"], grid["neighbour_labels"])
+            for label in row
+        )
+        caption = (
+            f"{self.title}, {title}: each held-out digit's {NEIGHBOURS} nearest training "
+            f"digits\n{same} of {len(self.queries) * NEIGHBOURS} of the query's class "
+            "(red frame: another class)"
+        )
         return plot_neighbours(
             self.split.test_images[self.queries], test[self.queries],
             self.split.test_labels[self.queries], self.split.train_images, bank,
-            self.split.train_labels, k=NEIGHBOURS, title=title,
+            self.split.train_labels, k=NEIGHBOURS, title=caption,
         )  # fmt: skip
 
     def plot_map(self, backbone: nn.Module) -> Any:
         """t-SNE of ``backbone``'s features of the held-out digits, coloured by label."""
         test, _ = embed(backbone, self.test_loader, self.device, progress=False)
         labels = self.split.test_labels
-        return plot_embedding(test, labels, "tsne", seed=self.seed, title="after training")
+        title = f"{self.title}, after training: t-SNE of the {len(labels):,} held-out digits"
+        return plot_embedding(test, labels, "tsne", seed=self.seed, title=title)
 
     # The numbers -------------------------------------------------------------------------
 
@@ -214,6 +262,7 @@ class DigitsTutorial:
         both baselines, and returns the run's results; writes them to ``LIGHTLY_MIN_RESULTS``
         and, under ``nox -s tutorials``, to ``docs/tutorials/<method>_digits.run_data.json``."""
         self.trained = self.evaluate(backbone)
+        self.label_efficiency["trained"] = self._label_efficiency(*self._features(backbone))
         rows = [
             (f"{self.title}, trained", self.trained),
             ("same network, random init", self.random_init),
@@ -226,6 +275,7 @@ class DigitsTutorial:
             "method": self.method, "seed": self.seed, "epochs": self.epochs,
             "minutes": self.minutes, "trained": self.trained._asdict(),
             "random_init": self.random_init._asdict(), "pixels": self.pixels._asdict(),
+            "label_efficiency": self.label_efficiency,
             "history": self.history, "neighbours": self.grids,
         }  # fmt: skip
         for path in (self.settings.results, self.settings.run_data):

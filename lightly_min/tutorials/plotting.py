@@ -52,8 +52,10 @@ def plot_views(
     images: Sequence[Any],
     transform: Callable[[Any], Sequence[torch.Tensor]],
     normalize: Mapping[str, Sequence[float]] | None = None,
+    title: str = "",
 ) -> Any:
-    """Each image (a row) next to the views that a multi-view ``transform`` makes of it.
+    """Each image (a row) next to the views that a multi-view ``transform`` makes of it, under
+    ``title`` (also the picture's alt text in the docs).
 
     Args:
         images: PIL images, as the transform takes them.
@@ -73,6 +75,8 @@ def plot_views(
     axes[0, 0].set_title("image", fontsize=9)
     for column in range(1, columns):
         axes[0, column].set_title(f"view {column}", fontsize=9)
+    if title:
+        figure.suptitle(title, fontsize=10)
     figure.tight_layout()
     return figure
 
@@ -164,11 +168,12 @@ def plot_history(
     history: Mapping[str, Sequence[float]],
     baselines: Mapping[str, float] | None = None,
     healthy_std: float | None = None,
+    title: str = "",
 ) -> Any:
     """Training curves side by side: ``history["loss"]`` and ``history["z_std"]`` (the collapse
     monitor, with ``healthy_std`` dashed) for epochs 1, 2, ..., and ``history["knn"]`` (the
     held-out kNN accuracy, with ``baselines`` such as ``{"raw pixels": 0.93}`` dashed) for
-    epochs 0, 1, ..., where epoch 0 is the network before training."""
+    epochs 0, 1, ..., where epoch 0 is the network before training; ``title`` above them."""
     plt = _pyplot()
     figure, axes = plt.subplots(1, 3, figsize=(12, 3.2))
     panels = [
@@ -190,5 +195,7 @@ def plot_history(
         axes[2].axhline(healthy_std, linestyle="--", color="grey", label="healthy: 1/sqrt(d)")
         axes[2].set_ylim(0, 1.5 * max(healthy_std, *history["z_std"]))
         axes[2].legend(fontsize=8, loc="lower right")
+    if title:
+        figure.suptitle(title, fontsize=10)
     figure.tight_layout()
     return figure
