@@ -47,12 +47,8 @@ FOLDERS = {
     "pytorch_lightning": "lightning",
     "pytorch_lightning_distributed": "distributed",
 }
-#: A real run in a notebook of each flavour, for the note above the last cell.
-REAL_RUN = {
-    "pytorch": '`main([])`, or pass options: `main(["--data-dir", "my_images"])`',
-    "lightning": '`main([])`, or pass options: `main(["--data-dir", "my_images"])`',
-    "distributed": '`main(["--devices", "4", "--strategy", "ddp_notebook"])`',
-}
+#: GPUs of the distributed notebook's real run, in the note above the last cell.
+REAL_RUN_DEVICES = 4
 
 
 def example_scripts() -> list[Path]:
@@ -79,6 +75,26 @@ def run_arguments(script: Path) -> list[str]:
     if flavour(script) == "distributed":
         arguments += ["--strategy", "ddp_notebook"]
     return arguments
+
+
+def recipe_batch_size(script: Path) -> int:
+    """The recipe's global batch: the ``batch_size`` default that the script passes to
+    ``parse_args``."""
+    found = re.search(r"parse_args\((?:[^()]|\n)*?\bbatch_size=(\d+)", script.read_text())
+    if found is None:
+        raise ValueError(f"{script}: no batch_size=... in its parse_args call")
+    return int(found.group(1))
+
+
+def real_run(script: Path) -> str:
+    """The call of a real run, for the note above the notebook's last cell. The distributed
+    one runs on :data:`REAL_RUN_DEVICES` GPUs, each with its share of the recipe's batch."""
+    if flavour(script) != "distributed":
+        return '`main([])`, or pass options: `main(["--data-dir", "my_images"])`'
+    batch, devices = recipe_batch_size(script), REAL_RUN_DEVICES
+    flags = ["--devices", str(devices), "--batch-size", str(batch // devices)]
+    flags += ["--strategy", "ddp_notebook"]
+    return f"`main({json.dumps(flags)})` (the recipe's batch of {batch} on {devices} GPUs)"
 
 
 def repository_url() -> str | None:
@@ -142,7 +158,7 @@ def example_notebook(script: Path, url: str | None) -> nbformat.NotebookNode:
     blocks = re.split(r"\n\n\n(?=class |def )", code)
     run_note = (
         "A smoke run: a few noise images for one epoch, seconds on a CPU. For the "
-        f"real run, call {REAL_RUN[flavour(script)]}."
+        f"real run, call {real_run(script)}."
     )
     extras = "" if flavour(script) == "pytorch" else "lightning"
     cells = [

@@ -38,3 +38,137 @@ def test_every_method_has_its_flavours_page_tutorial_and_place_in_the_index():
         assert (DOCS / "methods" / f"{method}.rst").is_file(), method
         assert f"   methods/{method}\n" in index, method
         assert (ROOT / "tutorials" / f"{method}_digits.py").is_file(), method
+
+
+# ---- what the prose and the commands promise ---------------------------------------------
+
+import ast  # noqa: E402
+import json  # noqa: E402
+import re  # noqa: E402
+import shlex  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from examples_support import notebooks  # noqa: E402
+
+
+def recipe_batch(method: str) -> int:
+    """The recipe's global batch: the ``batch_size`` keyword of the ``parse_args`` call in
+    examples/pytorch/<method>.py, read from its syntax tree."""
+    tree = ast.parse((EXAMPLES / "pytorch" / f"{method}.py").read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "parse_args":
+            (value,) = [k.value.value for k in node.keywords if k.arg == "batch_size"]
+            return value
+    raise AssertionError(f"{method}: no parse_args(batch_size=...) call")
+
+
+def prose_files() -> list:
+    """The hand-written pages and texts: docs/**/*.rst except the generated tutorial pages,
+    the README, and the docs snippets."""
+    pages = [p for p in DOCS.rglob("*.rst") if "_build" not in p.parts]
+    generated = {DOCS / "tutorials" / f"{p.stem}.rst" for p in (ROOT / "tutorials").glob("*.py")}
+    return sorted(set(pages) - generated - {DOCS / "tutorials" / "index.rst"}) + [
+        ROOT / "README.md"
+    ]
+
+
+def shell_commands(text: str) -> list[str]:
+    """Every command line in a text: console lines (``$ ...``), ``srun ...`` and example
+    headers' ``Run:`` lines, with backslash continuations joined."""
+    text = re.sub(r"\\\n\s*", " ", text)
+    found = []
+    for line in text.splitlines():
+        line = re.sub(r"^\s*#?\s*(Run:|Smoke:)?\s*", "", line)
+        if line.startswith("$ "):
+            line = line[2:]
+        if re.match(r"(python|torchrun|srun)\b", line):
+            found.append(line.split("  (")[0])  # a header's comment in parentheses
+    return found
+
+
+def distributed_runs() -> list[tuple[str, str, list[str]]]:
+    """(where, method, flags) for every real (not smoke) run with ``--devices`` that the docs,
+    the README, the example headers and the notebooks' notes show."""
+    runs = []
+    texts = [(p, p.read_text()) for p in prose_files()]
+    texts += [(p, p.read_text()) for p in sorted((EXAMPLES / FLAVOURS[2]).glob("*.py"))]
+    for where, text in texts:
+        for command in shell_commands(text):
+            words = shlex.split(command)
+            script = next((w for w in words if w.endswith(".py")), None)
+            if script and "--devices" in words:
+                runs.append((where.name, Path(script).stem, words[words.index(script) + 1 :]))
+    for path in sorted((EXAMPLES / "notebooks").glob("*_distributed.ipynb")):
+        for cell in json.loads(path.read_text())["cells"]:
+            for call in re.findall(r"main\((\[[^\]]*\])\)", "".join(cell["source"])):
+                flags = json.loads(call)
+                if "--devices" in flags:
+                    runs.append((path.name, path.stem.rsplit("_", 1)[0], flags))
+    return [run for run in runs if "--fake-data" not in run[2]]
+
+
+def flag(flags: list[str], name: str, default: int) -> int:
+    return int(flags[flags.index(name) + 1]) if name in flags else default
+
+
+def test_every_distributed_run_shown_trains_the_recipes_global_batch():
+    runs = distributed_runs()
+    shown = {where for where, _, _ in runs}
+    for method in methods():  # the method pages' tabs and each distributed notebook
+        assert f"{method}.rst" in shown and f"{method}_distributed.ipynb" in shown, method
+    assert "distributed.rst" in shown
+    for where, method, flags in runs:
+        processes = flag(flags, "--devices", 1) * flag(flags, "--num-nodes", 1)
+        batch = flag(flags, "--batch-size", recipe_batch(method))
+        assert processes * batch == recipe_batch(method), (where, method, flags)
+
+
+def test_the_global_batch_check_finds_a_run_without_its_batch_size():
+    """The check above, on the command the Distributed tabs used to show."""
+    text = "   $ python examples/pytorch_lightning_distributed/simclr.py --devices 4\n"
+    (command,) = shell_commands(text)
+    flags = shlex.split(command)[2:]
+    batch = flag(flags, "--batch-size", recipe_batch("simclr"))
+    assert flag(flags, "--devices", 1) * batch != recipe_batch("simclr")
+
+
+NUMBERS = r"two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\d+"
+COUNT_OF_METHODS = re.compile(
+    rf"\b({NUMBERS})\s+(?!of\s+each\b)(\w+\s+){{0,2}}(methods?|method pages)\b"
+    rf"|\b(all|both)\s+({NUMBERS})\b(?!\s+(flavours?|tabs?|views?|folders?|options?))"
+    r"|\bboth\s+methods\b",
+    re.IGNORECASE,
+)
+
+
+def counts_of_methods(text: str) -> list[str]:
+    return [m.group(0) for m in COUNT_OF_METHODS.finditer(" ".join(text.split()))]
+
+
+def test_no_prose_counts_the_methods():
+    """A count of methods goes stale when a method is added: the lists are derived from
+    examples/pytorch/ (methods())."""
+    found = {p.name: counts_of_methods(p.read_text()) for p in prose_files()}
+    assert not {page: counts for page, counts in found.items() if counts}
+
+
+def test_the_count_check_finds_the_counts_it_is_for():
+    assert counts_of_methods("All three methods here use BatchNorm.") == ["All three"]
+    assert counts_of_methods("The four methods share it") == ["four methods"]
+    assert counts_of_methods("in all four, the loss") == ["all four"]
+    assert not counts_of_methods("Each method has three example scripts, in all three flavours")
+    assert not counts_of_methods("Seed 0 of each method is the run its page shows")
+
+
+def test_notebooks_install_cell_is_described_as_it_behaves():
+    """Getting started says what the notebooks' first code cell does: with no repository
+    configured, it installs nothing and prints the install command of each flavour."""
+    generator = notebooks()
+    page = " ".join((DOCS / "getting_started.rst").read_text().split())
+    assert generator.repository_url() is None, "describe the installing cell in the docs"
+    assert "installs lightly_min where it is missing" not in page
+    assert "installs nothing" in page
+    for extras in ("", "lightning", "tutorials"):
+        cell = generator.install_cell(extras, None)
+        (command,) = re.findall(r"run {2}(.+?) {2}in the folder", cell)
+        assert f"``{command}``" in page, command
