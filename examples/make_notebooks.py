@@ -78,23 +78,26 @@ def run_arguments(script: Path) -> list[str]:
 
 
 def recipe_batch_size(script: Path) -> int:
-    """The recipe's global batch: the ``batch_size`` default that the script passes to
-    ``parse_args``."""
-    found = re.search(r"parse_args\((?:[^()]|\n)*?\bbatch_size=(\d+)", script.read_text())
+    """The recipe's global batch: the ``batch_size`` default that the script passes
+    to ``parse_args``."""
+    call = r"parse_args\((?:[^()]|\n)*?\bbatch_size=(\d+)"
+    found = re.search(call, script.read_text())
     if found is None:
         raise ValueError(f"{script}: no batch_size=... in its parse_args call")
     return int(found.group(1))
 
 
 def real_run(script: Path) -> str:
-    """The call of a real run, for the note above the notebook's last cell. The distributed
-    one runs on :data:`REAL_RUN_DEVICES` GPUs, each with its share of the recipe's batch."""
+    """The call of a real run, for the note above the notebook's last cell. The
+    distributed one runs on :data:`REAL_RUN_DEVICES` GPUs, each with its share of
+    the recipe's batch."""
     if flavour(script) != "distributed":
         return '`main([])`, or pass options: `main(["--data-dir", "my_images"])`'
     batch, devices = recipe_batch_size(script), REAL_RUN_DEVICES
     flags = ["--devices", str(devices), "--batch-size", str(batch // devices)]
     flags += ["--strategy", "ddp_notebook"]
-    return f"`main({json.dumps(flags)})` (the recipe's batch of {batch} on {devices} GPUs)"
+    call = f"`main({json.dumps(flags)})`"
+    return f"{call} (the recipe's batch of {batch} on {devices} GPUs)"
 
 
 def repository_url() -> str | None:
