@@ -116,6 +116,11 @@ def colab_url(repository: str, branch: str) -> str | None:
     return f"https://colab.research.google.com/github/{owner}/{name}/blob/{branch}"
 
 
+def install_command(extras: str) -> str:
+    """The command that installs lightly_min with ``extras`` from a clone."""
+    return f'pip install ".[{extras}]"' if extras else "pip install ."
+
+
 def install_cell(extras: str, url: str | None) -> str:
     """A notebook's first code cell. With a repository ``url``, it installs lightly_min
     (with ``extras``, e.g. ``"lightning"``) where it is missing, e.g. on Colab; without
@@ -129,10 +134,10 @@ def install_cell(extras: str, url: str | None) -> str:
             'if importlib.util.find_spec("lightly_min") is None:\n'
             f'    %pip install "{package} @ git+{url}"'
         )
-    local = f'pip install ".[{extras}]"' if extras else "pip install ."
+    command = install_command(extras)
     message = (
-        f"lightly_min is not installed: run  {local}  in the folder of a clone of its "
-        "repository, then restart this notebook."
+        f"lightly_min is not installed: run  {command}  in the folder of a clone of "
+        "its repository, then restart this notebook."
     )
     return (
         "# Installs nothing: no public repository of lightly_min is configured.\n"
@@ -164,6 +169,11 @@ def example_notebook(script: Path, url: str | None) -> nbformat.NotebookNode:
         f"real run, call {real_run(script)}."
     )
     extras = "" if flavour(script) == "pytorch" else "lightning"
+    if not url:  # the next cell can only check
+        intro += (
+            "\n\nNeeds lightly_min: in the folder of a clone of its repository, run "
+            f"`{install_command(extras)}`. The next cell checks that it is installed."
+        )
     cells = [
         nbformat.v4.new_markdown_cell(intro),
         nbformat.v4.new_code_cell(install_cell(extras, url)),

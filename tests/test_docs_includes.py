@@ -211,3 +211,23 @@ def test_byol_tuning_runs_differ_from_b2_as_the_benchmarks_page_says():
             assert knn[-1] < record["random_init_knn"] and gap > 3 * std
         else:
             assert gap <= 1.5 * std, (name, gap, std)
+
+
+def test_every_option_the_docs_pass_to_an_example_exists():
+    """Each ``--flag`` in a command that runs an example script (docs, README, example
+    headers) is one of the harness's options; the method's own settings are not options."""
+    source = (ROOT / "lightly_min" / "harness" / "cli.py").read_text()
+    options = set(re.findall(r'add\("(--[a-z-]+)"', source))
+    assert {"--batch-size", "--devices", "--fake-data"} <= options
+    texts = [p.read_text() for p in prose_files()] + [p.read_text() for p in example_files()]
+    unknown, checked = set(), 0
+    for text in texts:
+        for command in shell_commands(text):
+            words = shlex.split(command)
+            scripts = [i for i, w in enumerate(words) if w.endswith(".py")]
+            if scripts:
+                checked += 1
+                unknown |= {w for w in words[scripts[0] + 1 :] if w.startswith("--")} - options
+    assert checked > len(example_files()) and not unknown, unknown
+    for setting in ("--temperature", "--momentum", "--weight-decay", "--input-size"):
+        assert setting not in options  # Getting started: these are in the script
