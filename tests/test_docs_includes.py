@@ -231,3 +231,17 @@ def test_every_option_the_docs_pass_to_an_example_exists():
     assert checked > len(example_files()) and not unknown, unknown
     for setting in ("--temperature", "--momentum", "--weight-decay", "--input-size"):
         assert setting not in options  # Getting started: these are in the script
+
+
+def test_the_method_pages_state_the_recipes_batch_and_its_share():
+    """The Distributed tab's sentence before its command: the recipe's global batch and the
+    per-process batch that the command passes."""
+    for method in methods():
+        text = (DOCS / "methods" / f"{method}.rst").read_text()
+        found = re.search(
+            r"here (\d+); the recipe's global batch of (\d+) is (\d+) per process", text
+        )
+        assert found, method
+        devices, batch, share = map(int, found.groups())
+        assert batch == recipe_batch(method) and share * devices == batch, method
+        assert f"--devices {devices} --batch-size {share}" in text, method
