@@ -191,7 +191,7 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
-    """Benchmarks (about two hours, not in CI): the tutorials with three seeds, the examples
+    """Benchmarks (over an hour, not in CI): the tutorials with three seeds, the examples
     against lightly, the SimSiam step against the machine's peak. See benchmarks/README.md."""
     session.install(*TORCH)
     session.install("-e", ".[lightning,tutorials]", "-r", "benchmarks/requirements.txt")

@@ -129,6 +129,7 @@ def figures(results: dict[str, Any]) -> dict[str, str]:
     for method, entry in methods.items():
         s = entry["summary"]
         found[f"{method}_knn"] = pm(s["trained_knn"])
+        found[f"{method}_knn_std"] = f"{s['trained_knn']['std']:.3f}"
         found[f"{method}_minutes"] = f"{s['minutes']['mean']:.1f}"
         found["pixels_knn"] = f"{s['pixels_knn']['mean']:.3f}"
         found["seeds"] = str(len(s["seeds"]))
@@ -138,6 +139,7 @@ def figures(results: dict[str, Any]) -> dict[str, str]:
         ]
         found["below_pixels"] = ", ".join(below) or "none"
         found["learning_minutes"] = f"{results['learning']['wall_seconds'] / 60:.0f}"
+        found["cores"] = str(results["learning"]["run"]["hardware"]["logical_cores"])
     ratios = [e["ratio"]["mean"] for e in results.get("speed", {}).get("methods", {}).values()]
     if ratios:
         found["min_speed_ratio"], found["max_speed_ratio"] = (
@@ -146,9 +148,14 @@ def figures(results: dict[str, Any]) -> dict[str, str]:
         )
         found["speed_batch_size"] = str(results["speed"]["settings"]["batch_size"])
         found["speed_repeats"] = str(results["speed"]["settings"]["repeats"])
+        found["speed_images"] = f"{results['speed']['settings']['images']:,}"
     if results.get("roofline"):
         found["roofline_percent"] = f"{results['roofline']['fraction_of_peak']:.0%}"
         found["achieved_gflops"] = f"{results['roofline']['step']['achieved_flops'] / 1e9:.0f}"
+    parts = [results[part]["wall_seconds"] for part in ("learning", "speed", "roofline")
+             if results.get(part, {}).get("wall_seconds") is not None]  # fmt: skip
+    if parts:
+        found["bench_minutes"] = f"{sum(parts) / 60:.0f}"
     return found
 
 
@@ -194,7 +201,7 @@ def results_markdown(results: dict[str, Any]) -> str:
         ("Label efficiency: kNN with few labels per class", label_efficiency_table(results, "knn")),
         ("Baseline", pixels_table(results)),
         ("Speed: the examples built from lightly_min and from lightly", speed_table(results)),
-        ("Roofline: the SimSiam example's training step", roofline_table(results)),
+        ("Fraction of peak: the SimSiam example's training step", roofline_table(results)),
     ]:
         if table[1]:
             lines += ["", f"## {title}", "", *markdown(table)]

@@ -38,6 +38,7 @@ def load_extension(name: str):
 
 notebooks = load_extension("notebooks")
 benchmark_results = load_extension("benchmark_results")
+tutorial_order = load_extension("tutorial_order")
 
 project = "lightly_min"
 author = "the lightly_min developers"
@@ -101,6 +102,8 @@ sphinx_gallery_conf = {
     "remove_config_comments": True,
     "first_notebook_cell": notebooks.install_cell("tutorials", notebooks.repository_url()),
     "reset_modules": ("matplotlib",),
+    # The gallery and the sidebar list the tutorials in the order of the Methods.
+    "within_subsection_order": f"{tutorial_order.__name__}.MethodsOrder",
 }
 
 

@@ -47,12 +47,8 @@ FOLDERS = {
     "pytorch_lightning": "lightning",
     "pytorch_lightning_distributed": "distributed",
 }
-#: A real run in a notebook of each flavour, for the note above the last cell.
-REAL_RUN = {
-    "pytorch": '`main([])`, or pass options: `main(["--data-dir", "my_images"])`',
-    "lightning": '`main([])`, or pass options: `main(["--data-dir", "my_images"])`',
-    "distributed": '`main(["--devices", "4", "--strategy", "ddp_notebook"])`',
-}
+#: GPUs of the distributed notebook's real run, in the note above the last cell.
+REAL_RUN_DEVICES = 4
 
 
 def example_scripts() -> list[Path]:
@@ -81,6 +77,29 @@ def run_arguments(script: Path) -> list[str]:
     return arguments
 
 
+def recipe_batch_size(script: Path) -> int:
+    """The recipe's global batch: the ``batch_size`` default that the script passes
+    to ``parse_args``."""
+    call = r"parse_args\((?:[^()]|\n)*?\bbatch_size=(\d+)"
+    found = re.search(call, script.read_text())
+    if found is None:
+        raise ValueError(f"{script}: no batch_size=... in its parse_args call")
+    return int(found.group(1))
+
+
+def real_run(script: Path) -> str:
+    """The call of a real run, for the note above the notebook's last cell. The
+    distributed one runs on :data:`REAL_RUN_DEVICES` GPUs, each with its share of
+    the recipe's batch."""
+    if flavour(script) != "distributed":
+        return '`main([])`, or pass options: `main(["--data-dir", "my_images"])`'
+    batch, devices = recipe_batch_size(script), REAL_RUN_DEVICES
+    flags = ["--devices", str(devices), "--batch-size", str(batch // devices)]
+    flags += ["--strategy", "ddp_notebook"]
+    call = f"`main({json.dumps(flags)})`"
+    return f"{call} (the recipe's batch of {batch} on {devices} GPUs)"
+
+
 def repository_url() -> str | None:
     """The repository's URL: pyproject.toml's ``[project.urls] Repository``, if set."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
@@ -97,6 +116,11 @@ def colab_url(repository: str, branch: str) -> str | None:
     return f"https://colab.research.google.com/github/{owner}/{name}/blob/{branch}"
 
 
+def install_command(extras: str) -> str:
+    """The command that installs lightly_min with ``extras`` from a clone."""
+    return f'pip install ".[{extras}]"' if extras else "pip install ."
+
+
 def install_cell(extras: str, url: str | None) -> str:
     """A notebook's first code cell. With a repository ``url``, it installs lightly_min
     (with ``extras``, e.g. ``"lightning"``) where it is missing, e.g. on Colab; without
@@ -110,10 +134,10 @@ def install_cell(extras: str, url: str | None) -> str:
             'if importlib.util.find_spec("lightly_min") is None:\n'
             f'    %pip install "{package} @ git+{url}"'
         )
-    local = f'pip install ".[{extras}]"' if extras else "pip install ."
+    command = install_command(extras)
     message = (
-        f"lightly_min is not installed: run  {local}  in the folder of a clone of its "
-        "repository, then restart this notebook."
+        f"lightly_min is not installed: run  {command}  in the folder of a clone of "
+        "its repository, then restart this notebook."
     )
     return (
         "# Installs nothing: no public repository of lightly_min is configured.\n"
@@ -142,9 +166,14 @@ def example_notebook(script: Path, url: str | None) -> nbformat.NotebookNode:
     blocks = re.split(r"\n\n\n(?=class |def )", code)
     run_note = (
         "A smoke run: a few noise images for one epoch, seconds on a CPU. For the "
-        f"real run, call {REAL_RUN[flavour(script)]}."
+        f"real run, call {real_run(script)}."
     )
     extras = "" if flavour(script) == "pytorch" else "lightning"
+    if not url:  # the next cell can only check
+        intro += (
+            "\n\nNeeds lightly_min: in the folder of a clone of its repository, run "
+            f"`{install_command(extras)}`. The next cell checks that it is installed."
+        )
     cells = [
         nbformat.v4.new_markdown_cell(intro),
         nbformat.v4.new_code_cell(install_cell(extras, url)),

@@ -211,3 +211,60 @@ def test_copy_button_strips_the_shell_prompt(page, server):
     block.hover()
     block.locator("button.copybtn").click()
     assert page.evaluate("navigator.clipboard.readText()") == "python examples/pytorch/simsiam.py"
+
+
+def test_the_sidebar_lists_the_tutorials_in_the_order_of_the_methods(html_dir):
+    page = BeautifulSoup((html_dir / "index.html").read_text(), "html.parser")
+    links = [a["href"] for a in page.select(".sidebar-tree a.reference")]
+    shown_methods = [h.removeprefix("methods/").removesuffix(".html") for h in links
+                     if h.startswith("methods/")]  # fmt: skip
+    shown_tutorials = [h.removeprefix("tutorials/").removesuffix("_digits.html") for h in links
+                       if h.endswith("_digits.html")]  # fmt: skip
+    assert sorted(shown_methods) == METHODS
+    assert shown_tutorials == shown_methods
+
+
+def test_the_search_finds_infonce_on_the_simclr_page(html_dir):
+    """SimCLR's loss is widely known as InfoNCE: the site's search index has the word."""
+    import json
+    import re
+
+    text = (html_dir / "searchindex.js").read_text()
+    index = json.loads(re.search(r"Search\.setIndex\((.*)\)\s*$", text, re.S).group(1))
+    pages = index["terms"].get("infonc")  # Sphinx's English stemmer
+    pages = pages if isinstance(pages, list) else [pages]
+    assert index["docnames"].index("methods/simclr") in pages
+
+
+@pytest.mark.parametrize("theme", ["dark", "auto"])
+def test_code_in_dark_mode_underlines_no_names(theme, page, server):
+    """Pygments' dark style underlines module and class names; custom.css removes that, so
+    that names in code do not look like links."""
+    page.emulate_media(color_scheme="dark")
+    page.add_init_script(f"localStorage.setItem('theme', '{theme}')")
+    page.goto(f"{server}/methods/simclr.html")
+    assert page.evaluate("document.body.dataset.theme") == theme
+    names = page.locator("div.sphinx-tabs-panel:visible .highlight .nn")
+    assert names.count() > 0
+    decorations = page.evaluate(
+        "[...document.querySelectorAll('.highlight .nn, .highlight .nc')]"
+        ".map(e => getComputedStyle(e).textDecorationLine)"
+    )
+    assert set(decorations) == {"none"}
+
+
+def test_benchmark_figures_stay_on_one_line_on_a_phone(browser, server):
+    """At 400 px, no figure of a benchmark table wraps, and the page itself does not scroll
+    sideways (a wide table scrolls in its own wrapper)."""
+    context = browser.new_context(viewport={"width": 400, "height": 900})
+    page = context.new_page()
+    page.goto(f"{server}/benchmarks.html")
+    lines = page.evaluate(
+        """() => [...document.querySelectorAll('table.benchmark-table .figure p')].map(p =>
+            [p.innerText, Math.round(p.getBoundingClientRect().height
+                                     / parseFloat(getComputedStyle(p).lineHeight))])"""
+    )
+    assert any("±" in text for text, _ in lines)
+    assert [(text, n) for text, n in lines if n != 1] == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= 400
+    context.close()

@@ -120,3 +120,20 @@ def test_notebook_links_give_a_download_and_a_badge_only_with_a_colab_url(colab,
     badge = f"{colab}/examples/notebooks/simsiam_lightning.ipynb"
     assert ("colab-badge.svg" in html and badge in html) == (colab is not None)
     assert ("colab-badge.svg" in html) == (colab is not None)
+
+
+@pytest.mark.includes
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: str(p.relative_to(EXAMPLES)))
+def test_without_a_repository_the_first_cell_says_how_to_install(script, capsys):
+    """No repository URL: the header cell names the install command that the next cell
+    prints where lightly_min is missing; nothing claims to install it."""
+    notebook = generator.example_notebook(script, None)
+    extras = "" if generator.flavour(script) == "pytorch" else "lightning"
+    command = 'pip install ".[lightning]"' if extras else "pip install ."
+    assert notebook.cells[0].cell_type == "markdown"
+    assert f"`{command}`" in notebook.cells[0].source and "clone" in notebook.cells[0].source
+    install = notebook.cells[1].source
+    exec(install.replace('find_spec("lightly_min")', 'find_spec("no_such_module_x")'), {})
+    assert f"run  {command}  in the folder of a clone" in capsys.readouterr().out
+    with_url = generator.example_notebook(script, "https://github.com/o/r")
+    assert command not in with_url.cells[0].source  # that cell installs it

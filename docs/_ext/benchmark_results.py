@@ -65,6 +65,12 @@ def parse(path: Path, mtime_ns: int) -> Any:
     return json.loads(path.read_text())
 
 
+def cell_class(text: str) -> str:
+    """``figure`` for a number (``0.956 ± 0.008``, ``385 GFLOP/s``) or a short label, which
+    must stay on one line even on a phone (custom.css); ``words`` for prose, which wraps."""
+    return "figure" if "±" in text or len(text) <= 16 else "words"
+
+
 def table_node(header: list[str], rows: list[list[str]]) -> nodes.table:
     """A docutils table with one header row; cells are plain text."""
     group = nodes.tgroup(cols=len(header))
@@ -72,7 +78,10 @@ def table_node(header: list[str], rows: list[list[str]]) -> nodes.table:
 
     def row(cells: list[str]) -> nodes.row:
         line = nodes.row()
-        line += [nodes.entry("", nodes.paragraph(text=cell)) for cell in cells]
+        line += [
+            nodes.entry("", nodes.paragraph(text=cell), classes=[cell_class(cell)])
+            for cell in cells
+        ]
         return line
 
     head, body = nodes.thead(), nodes.tbody()

@@ -11,7 +11,8 @@ from lightly_min.utils import dist as lm_dist
 
 
 class NTXentLoss(nn.Module):
-    """Normalised temperature-scaled cross-entropy over the two views of a batch.
+    """Normalised temperature-scaled cross-entropy over the two views of a batch: a form of
+    the InfoNCE loss (van den Oord et al., 2018, arXiv:1807.03748).
 
     For embeddings ``z0, z1`` of two views of ``N`` images, every one of the ``2N`` embeddings
     is an anchor: its other view is the positive and the remaining ``2N - 2`` embeddings are
