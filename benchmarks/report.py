@@ -122,6 +122,26 @@ def read_tuning_log(path: Path = RESULTS / "tuning_log.jsonl") -> list[dict[str,
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+def few_labels_below_pixels(methods: dict[str, Any], metric: str) -> str:
+    """The methods whose trained network's mean accuracy (``metric``) is at or below the raw
+    pixels' with some number of labels per class, each with those numbers: e.g. ``"BYOL (50
+    and all per class)"``, or ``"none"``."""
+    below = []
+    for method, entry in methods.items():
+        curve = entry["summary"].get("label_efficiency")
+        if not curve:
+            continue
+        counts = [
+            count
+            for count, trained in curve["trained"].items()
+            if trained[metric]["mean"] <= curve["pixels"][count][metric]["mean"]
+        ]
+        if counts:
+            listed = ", ".join(counts[:-1]) + (" and " if len(counts) > 1 else "") + counts[-1]
+            below.append(f"{name(method)} ({listed} per class)")
+    return "; ".join(below) or "none"
+
+
 def figures(results: dict[str, Any]) -> dict[str, str]:
     """Single numbers that the docs' prose quotes (the ``:bench:`` role), by name."""
     found: dict[str, str] = {}
@@ -140,6 +160,8 @@ def figures(results: dict[str, Any]) -> dict[str, str]:
         found["below_pixels"] = ", ".join(below) or "none"
         found["learning_minutes"] = f"{results['learning']['wall_seconds'] / 60:.0f}"
         found["cores"] = str(results["learning"]["run"]["hardware"]["logical_cores"])
+    for metric in ("linear_probe", "knn"):
+        found[f"few_labels_{metric}_below_pixels"] = few_labels_below_pixels(methods, metric)
     ratios = [e["ratio"]["mean"] for e in results.get("speed", {}).get("methods", {}).values()]
     if ratios:
         found["min_speed_ratio"], found["max_speed_ratio"] = (

@@ -95,6 +95,13 @@ def test_label_efficiency_is_summarised_per_count_and_tabled_and_plotted(tmp_pat
         ["BYOL, random init", "0.300 ± 0.000", "0.800 ± 0.000"],
         ["raw pixels", "0.200 ± 0.000", "0.930 ± 0.000"],
     ]
+    methods = results["learning"]["methods"]
+    assert report.few_labels_below_pixels(methods, "knn") == "none"  # 0.60 > 0.20, 0.95 > 0.93
+    # With all labels, the linear probe of the trained network ties the pixels' (0.9 and 0.9).
+    assert report.few_labels_below_pixels(methods, "linear_probe") == "BYOL (all per class)"
+    runs[0]["label_efficiency"]["trained"]["1"]["knn"] = 0.1
+    methods["byol"]["summary"] = learning.summarise([runs[0]])  # 0.1 alone: below 0.2
+    assert report.few_labels_below_pixels(methods, "knn") == "BYOL (1 per class)"
     written = report.write_report(results, tmp_path)
     assert tmp_path / "label_efficiency.png" in written
     assert (tmp_path / "label_efficiency.png").stat().st_size > 1000
@@ -135,7 +142,7 @@ def test_run_method_runs_the_other_seeds_and_takes_the_stored_one_last(monkeypat
 
     def run_tutorial(method, seed, scratch, smoke, threads):
         ran.append(seed)
-        return {**fake_run(method, seed, 0.97), "wall_seconds": 10.0}
+        return {**fake_run(method, seed, 0.97), "minutes": 3.0, "wall_seconds": 10.0}
 
     monkeypatch.setattr(learning, "stored_run", lambda m, s: stored(m, s) if s == 0 else None)
     monkeypatch.setattr(learning, "run_tutorial", run_tutorial)
@@ -144,4 +151,5 @@ def test_run_method_runs_the_other_seeds_and_takes_the_stored_one_last(monkeypat
     assert sorted(ran) == [1, 2] and asked == [0]
     assert [run["seed"] for run in entry["runs"]] == [0, 1, 2]
     assert entry["summary"]["wall_seconds"] == {"mean": 10.0, "std": 0.0}  # the reused: untimed
+    assert entry["summary"]["minutes"] == {"mean": 3.0, "std": 0.0}  # nor its minutes counted
     assert entry["summary"]["trained_knn"]["mean"] == pytest.approx((0.95 + 0.97 * 2) / 3)
