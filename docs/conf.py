@@ -39,6 +39,7 @@ def load_extension(name: str):
 notebooks = load_extension("notebooks")
 benchmark_results = load_extension("benchmark_results")
 tutorial_order = load_extension("tutorial_order")
+method_diagram = load_extension("method_diagram")
 
 project = "lightly_min"
 author = "the lightly_min developers"
@@ -124,5 +125,6 @@ def check_tutorial_outputs(app) -> None:
 def setup(app) -> None:
     notebooks.setup(app)
     benchmark_results.setup(app)
+    method_diagram.setup(app)
     app.add_config_value("colab_url", None, "env")
     app.connect("builder-inited", check_tutorial_outputs, priority=100)
