@@ -56,7 +56,7 @@ def load(name: str) -> dict[str, Any]:
             raise ValueError(f"{path}: each branch needs a view and one to three boxes")
         for box in branch["boxes"]:
             if ("code" in box) == ("note" in box):
-                raise ValueError(f"{path}: a box has either a code or a note: {box}")
+                raise ValueError(f"{path}: a box needs a code or a note, not both: {box}")
     # Words in the sans-serif font cannot be squeezed without looking stretched: they fit.
     boxes = [box for branch in data["branch"] for box in branch["boxes"]]
     texts = [(box["label"], LABEL_SIZE, BOX_W - 8) for box in boxes]
@@ -120,7 +120,13 @@ def text_width(text: str, size: float, mono: bool = False) -> float:
 
 
 def add_text(
-    parent: ET.Element, x: float, y: float, text: str, size: float, css: str = "", fit=None
+    parent: ET.Element,
+    x: float,
+    y: float,
+    text: str,
+    size: float,
+    css: str = "",
+    fit: float | None = None,
 ) -> None:
     """Centred text in currentColor. Code (monospace, whose width is known) is squeezed to
     ``fit`` units if it would be wider; other text must fit by itself (see :func:`load`)."""
