@@ -40,6 +40,7 @@ notebooks = load_extension("notebooks")
 benchmark_results = load_extension("benchmark_results")
 tutorial_order = load_extension("tutorial_order")
 method_comparison = load_extension("method_comparison")
+method_diagram = load_extension("method_diagram")
 
 project = "lightly_min"
 author = "the lightly_min developers"
@@ -126,5 +127,6 @@ def setup(app) -> None:
     notebooks.setup(app)
     benchmark_results.setup(app)
     method_comparison.setup(app)
+    method_diagram.setup(app)
     app.add_config_value("colab_url", None, "env")
     app.connect("builder-inited", check_tutorial_outputs, priority=100)

@@ -85,6 +85,17 @@ def test_tutorial_page_has_its_pictures_numbers_and_notebook(method, html_dir):
     assert f"{method}_digits.ipynb" in notebooks and f"{method}_digits.py" in notebooks
 
 
+@pytest.mark.parametrize("method", METHODS)
+def test_method_page_opens_key_components_with_its_diagram(method, html_dir):
+    page = BeautifulSoup((html_dir / "methods" / f"{method}.html").read_text(), "html.parser")
+    section = page.find(id="key-components")
+    (figure,) = page.select("figure.method-diagram")
+    assert section in figure.parents
+    svg = figure.find("svg")
+    assert svg["role"] == "img" and len(svg.find("title").get_text()) > 100
+    assert figure.sourceline < section.find("ul").sourceline
+
+
 def test_benchmarks_page_shows_the_results_file(html_dir):
     """Every table on the page holds the cells of results.json and the tuning log, every
     quoted figure is there, and so is the plot."""
@@ -266,5 +277,56 @@ def test_benchmark_figures_stay_on_one_line_on_a_phone(browser, server):
     )
     assert any("±" in text for text, _ in lines)
     assert [(text, n) for text, n in lines if n != 1] == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= 400
+    context.close()
+
+
+def contrast(first: str, second: str) -> float:
+    """The WCAG contrast ratio of two CSS colours ``rgb(r, g, b)``."""
+
+    def luminance(colour: str) -> float:
+        channels = [int(c) / 255 for c in colour[colour.index("(") + 1 : -1].split(",")[:3]]
+        linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    light, dark = sorted([luminance(first), luminance(second)], reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+@pytest.mark.parametrize("theme", ["light", "dark", "auto"])
+def test_the_method_diagrams_words_can_be_read_in_either_theme(theme, page, server):
+    """Every word of each diagram contrasts with the page and with its boxes (WCAG AA, 4.5:1),
+    in the light theme, the dark one, and the system's (here dark) when the theme is auto."""
+    page.emulate_media(color_scheme="light" if theme == "light" else "dark")
+    page.add_init_script(f"localStorage.setItem('theme', '{theme}')")
+    for method in METHODS:
+        page.goto(f"{server}/methods/{method}.html")
+        background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+        colours = page.evaluate(
+            """() => {
+                const svg = document.querySelector('figure.method-diagram svg');
+                const box = getComputedStyle(svg.querySelector('rect.md-box')).fill;
+                const texts = [...svg.querySelectorAll('text')];
+                return {box, texts: texts.map(t => [t.textContent, getComputedStyle(t).fill])};
+            }"""
+        )
+        assert colours["texts"]
+        for text, fill in colours["texts"]:
+            assert contrast(fill, background) >= 4.5, (method, text, fill, background)
+            assert contrast(fill, colours["box"]) >= 4.5, (method, text, fill, colours["box"])
+
+
+def test_a_method_diagram_keeps_its_size_on_a_phone_and_scrolls_in_its_frame(browser, server):
+    """At 400 px the diagram is not shrunk until its words are too small: it scrolls
+    sideways in its own frame, and the page does not."""
+    context = browser.new_context(viewport={"width": 400, "height": 900})
+    page = context.new_page()
+    page.goto(f"{server}/methods/byol.html")
+    figure = page.locator("figure.method-diagram")
+    sizes = figure.evaluate(
+        "f => [f.clientWidth, f.scrollWidth, f.querySelector('svg').getBoundingClientRect().width]"
+    )
+    client, scroll, drawn = sizes
+    assert drawn >= 500 and scroll > client
     assert page.evaluate("document.documentElement.scrollWidth") <= 400
     context.close()
