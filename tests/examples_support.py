@@ -90,3 +90,12 @@ def final(output_dir: Path) -> dict:
     """The record's final line: the saved weights and the held-out evaluation (or None)."""
     (line,) = of_kind(read_record(output_dir), "final")
     return line
+
+
+def method_facts() -> dict:
+    """docs/method_facts.toml, parsed (tomllib, or its package tomli on Python 3.10)."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:
+        import tomli as tomllib
+    return tomllib.loads((ROOT / "docs" / "method_facts.toml").read_text())

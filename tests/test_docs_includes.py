@@ -210,7 +210,7 @@ def test_byol_tuning_runs_differ_from_b2_as_the_benchmarks_page_says():
         if name == "b1":
             assert knn[-1] < record["random_init_knn"] and gap > 3 * std
         else:
-            assert gap <= 1.5 * std, (name, gap, std)
+            assert gap <= 2 * std, (name, gap, std)  # "at most twice"
 
 
 def test_every_option_the_docs_pass_to_an_example_exists():

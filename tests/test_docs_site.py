@@ -96,6 +96,43 @@ def test_method_page_opens_key_components_with_its_diagram(method, html_dir):
     assert figure.sourceline < section.find("ul").sourceline
 
 
+def test_the_which_method_page_has_a_row_per_method_with_its_measured_numbers(html_dir):
+    """Each table of the comparison page has one row per method, linking to its page; the
+    measured table shows results.json's means and standard deviations, and lightly's figure
+    from the facts file."""
+    import json
+
+    from examples_support import method_facts
+
+    results = json.loads((ROOT / "benchmarks" / "results" / "results.json").read_text())
+    facts = method_facts()
+    page = BeautifulSoup((html_dir / "choosing.html").read_text(), "html.parser")
+    tables = page.select("table.method-comparison")
+    assert len(tables) == 3
+    for table in tables:
+        links = [row.find("a")["href"] for row in table("tr")[1:] if row.find("a")]
+        assert sorted(links) == [f"methods/{method}.html" for method in sorted(METHODS)]
+
+    def shown(value):
+        return f"{value['mean']:.3f} ± {value['std']:.3f}"
+
+    rows = {
+        row.find("a")["href"]: [cell.get_text(strip=True) for cell in row("td")]
+        for row in tables[2]("tr")[1:]
+        if row.find("a")
+    }
+    for method, entry in results["learning"]["methods"].items():
+        s = entry["summary"]
+        one = s["label_efficiency"]["trained"]["1"]["linear_probe"]
+        cells = rows[f"methods/{method}.html"]
+        assert cells[1:] == [
+            str(s["epochs"]), shown(s["trained_knn"]), shown(s["trained_linear_probe"]),
+            shown(one), f"{facts[method]['lightly_cifar10_knn']:.3f}",
+        ]  # fmt: skip
+    advice = page.select("div.method-advice")
+    assert len(advice) == 4 and all(len(block.select("li a")) == len(METHODS) for block in advice)
+
+
 def test_benchmarks_page_shows_the_results_file(html_dir):
     """Every table on the page holds the cells of results.json and the tuning log, every
     quoted figure is there, and so is the plot."""

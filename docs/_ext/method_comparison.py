@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,11 @@ from docutils import nodes
 from docutils.parsers.rst import Directive
 from sphinx.application import Sphinx
 from sphinx.errors import ExtensionError
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the same parser, as a package (pyproject.toml)
+    import tomli as tomllib
 
 DOCS = Path(__file__).resolve().parents[1]
 ROOT = DOCS.parent
@@ -86,6 +90,20 @@ def measured(results: dict[str, Any]) -> dict[str, dict[str, str]]:
     return found
 
 
+def pixel_cells(results: dict[str, Any]) -> list[str]:
+    """The raw pixels' kNN, linear probe and fewest-labels linear probe, as in :func:`measured`
+    (the same for every method: one split, no training); empty without results."""
+    pm = sibling("benchmark_results").report.pm
+    entries = list(results.get("learning", {}).get("methods", {}).values())
+    if not entries:
+        return []
+    s = entries[0]["summary"]
+    pixels = s.get("label_efficiency", {}).get("pixels", {})
+    first = next(iter(pixels), None)
+    few = pm(pixels[first]["linear_probe"]) if first else ""
+    return [pm(s["pixels_knn"]), pm(s["pixels_linear_probe"]), few]
+
+
 class MethodDirective(Directive):
     """Shared by both directives: inline reST in cells, the results file as a dependency."""
 
@@ -108,7 +126,10 @@ class MethodDirective(Directive):
 
         def row(cells: list[str]) -> nodes.row:
             line = nodes.row()
-            line += [nodes.entry("", self.inline(cell)) for cell in cells]
+            line += [
+                nodes.entry("", self.inline(cell), classes=["figure"] if "±" in cell else [])
+                for cell in cells
+            ]
             return line
 
         head, body = nodes.thead(), nodes.tbody()
@@ -158,6 +179,9 @@ class MethodComparison(MethodDirective):
                     cells["linear"], cells["few"],
                     f"{lightly:.3f}" if lightly is not None else "not published",
                 ])  # fmt: skip
+            pixels = pixel_cells(self.results())
+            if pixels:
+                rows.append(["raw pixels (baseline)", "", *pixels, ""])
         else:
             raise self.error(f"Unknown comparison {kind!r}; use design, training or measured.")
         return [self.table(header, rows)]
@@ -187,7 +211,7 @@ class MethodAdvice(Directive):
             for method in ranked:
                 cells = ours[method]
                 text = (f"{helper.link(method, known[method]['title'])}: {cells['few']} with "
-                        f"{cells['few_count']} labelled digit(s) per class")  # fmt: skip
+                        f"{cells['few_count']} labelled per class")  # fmt: skip
                 items += nodes.list_item("", helper.inline(text))
             unmeasured = [helper.link(m, known[m]["title"]) for m in known if m not in ranked]
             if unmeasured:
@@ -200,13 +224,11 @@ class MethodAdvice(Directive):
                 if advice is None or advice.get("fit") not in fits:
                     raise self.error(
                         f"{FACTS.relative_to(ROOT)}: [{method}.advice] has no {situation} "
-                        "= { fit = \"good\" or \"poor\", why = \"...\" }; add it."
+                        '= { fit = "good" or "poor", why = "..." }; add it.'
                     )
-                fits[advice["fit"]].append(
-                    f"{helper.link(method, f['title'])} ({advice['why']})"
-                )
+                fits[advice["fit"]].append(f"{helper.link(method, f['title'])} ({advice['why']})")
             for label, names in (("Good fits", fits["good"]), ("Less good", fits["poor"])):
-                text = f"**{label}:** " + ("; ".join(names) if names else "none on this site yet")
+                text = f"**{label}:** " + ("; ".join(names) if names else "none")
                 items += nodes.list_item("", helper.inline(text + "."))
         container += items
         return [container]

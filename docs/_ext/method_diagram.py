@@ -20,10 +20,14 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-import tomllib
 from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.util.docutils import SphinxDirective
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the same parser, as a package (pyproject.toml)
+    import tomli as tomllib
 
 DIAGRAMS = Path(__file__).resolve().parents[1] / "diagrams"
 
