@@ -187,7 +187,7 @@ class MethodComparison(MethodDirective):
         return [self.table(header, rows)]
 
 
-class MethodAdvice(Directive):
+class MethodAdvice(MethodDirective):
     """``.. method-advice:: SITUATION`` with our prose as content, followed by the methods that
     fit the situation and those that fit it less, each with its reason from the facts;
     ``little_data`` ranks the methods by their measured accuracy with the fewest labels."""
@@ -196,27 +196,25 @@ class MethodAdvice(Directive):
     has_content = True
 
     def run(self) -> list[nodes.Node]:
-        helper = MethodDirective.__new__(MethodDirective)
-        helper.__dict__.update(self.__dict__)
         container = nodes.container(classes=["method-advice"])
         self.state.nested_parse(self.content, self.content_offset, container)
         situation, known = self.arguments[0], facts()
         items = nodes.bullet_list()
         if situation == "little_data":
-            ours = measured(helper.results())
+            ours = measured(self.results())
             ranked = sorted(
                 (m for m in known if ours.get(m, {}).get("few_mean") is not None),
                 key=lambda m: -ours[m]["few_mean"],
             )
             for method in ranked:
                 cells = ours[method]
-                text = (f"{helper.link(method, known[method]['title'])}: {cells['few']} with "
+                text = (f"{self.link(method, known[method]['title'])}: {cells['few']} with "
                         f"{cells['few_count']} labelled per class")  # fmt: skip
-                items += nodes.list_item("", helper.inline(text))
-            unmeasured = [helper.link(m, known[m]["title"]) for m in known if m not in ranked]
+                items += nodes.list_item("", self.inline(text))
+            unmeasured = [self.link(m, known[m]["title"]) for m in known if m not in ranked]
             if unmeasured:
                 text = "Not measured on the digits yet: " + ", ".join(unmeasured) + "."
-                items += nodes.list_item("", helper.inline(text))
+                items += nodes.list_item("", self.inline(text))
         else:
             fits: dict[str, list[str]] = {"good": [], "poor": []}
             for method, f in known.items():
@@ -226,10 +224,10 @@ class MethodAdvice(Directive):
                         f"{FACTS.relative_to(ROOT)}: [{method}.advice] has no {situation} "
                         '= { fit = "good" or "poor", why = "..." }; add it.'
                     )
-                fits[advice["fit"]].append(f"{helper.link(method, f['title'])} ({advice['why']})")
+                fits[advice["fit"]].append(f"{self.link(method, f['title'])} ({advice['why']})")
             for label, names in (("Good fits", fits["good"]), ("Less good", fits["poor"])):
                 text = f"**{label}:** " + ("; ".join(names) if names else "none")
-                items += nodes.list_item("", helper.inline(text + "."))
+                items += nodes.list_item("", self.inline(text + "."))
         container += items
         return [container]
 
