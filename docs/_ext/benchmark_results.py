@@ -18,6 +18,7 @@ import functools
 import importlib.util
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -71,17 +72,20 @@ def cell_class(text: str) -> str:
     return "figure" if "±" in text or len(text) <= 16 else "words"
 
 
-def table_node(header: list[str], rows: list[list[str]]) -> nodes.table:
-    """A docutils table with one header row; cells are plain text."""
+def table_node(
+    header: list[str],
+    rows: list[list[str]],
+    paragraph: Callable[[str], nodes.paragraph] = lambda text: nodes.paragraph(text=text),
+    table_class: str = "benchmark-table",
+) -> nodes.table:
+    """A docutils table with one header row; each cell is ``paragraph(text)`` (plain text
+    unless the caller parses it)."""
     group = nodes.tgroup(cols=len(header))
     group += [nodes.colspec(colwidth=1) for _ in header]
 
     def row(cells: list[str]) -> nodes.row:
         line = nodes.row()
-        line += [
-            nodes.entry("", nodes.paragraph(text=cell), classes=[cell_class(cell)])
-            for cell in cells
-        ]
+        line += [nodes.entry("", paragraph(cell), classes=[cell_class(cell)]) for cell in cells]
         return line
 
     head, body = nodes.thead(), nodes.tbody()
@@ -89,7 +93,7 @@ def table_node(header: list[str], rows: list[list[str]]) -> nodes.table:
     body += [row(cells) for cells in rows]
     group += [head, body]
     # Cells show the file's text exactly: no typographic quotes (Sphinx's smartquotes).
-    table = nodes.table(classes=["benchmark-table"], support_smartquotes=False)
+    table = nodes.table(classes=[table_class], support_smartquotes=False)
     table += group
     return table
 

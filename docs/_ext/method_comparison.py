@@ -121,24 +121,10 @@ class MethodDirective(Directive):
         return sibling("benchmark_results").load("results.json")
 
     def table(self, header: list[str], rows: list[list[str]]) -> nodes.table:
-        group = nodes.tgroup(cols=len(header))
-        group += [nodes.colspec(colwidth=1) for _ in header]
-
-        def row(cells: list[str]) -> nodes.row:
-            line = nodes.row()
-            line += [
-                nodes.entry("", self.inline(cell), classes=["figure"] if "±" in cell else [])
-                for cell in cells
-            ]
-            return line
-
-        head, body = nodes.thead(), nodes.tbody()
-        head += row(header)
-        body += [row(cells) for cells in rows]
-        group += [head, body]
-        table = nodes.table(classes=["method-comparison"])
-        table += group
-        return table
+        """The Benchmarks page's table, its cells parsed as inline reST (links, literals)."""
+        return sibling("benchmark_results").table_node(
+            header, rows, self.inline, table_class="method-comparison"
+        )
 
 
 class MethodComparison(MethodDirective):
