@@ -36,7 +36,6 @@ from lightly_min.evaluation import (
     HeldOutAccuracy,
     embed,
     evaluate_backbone,
-    evaluate_features,
     label_efficiency,
 )
 from lightly_min.harness.precision import bf16_supported
@@ -150,6 +149,14 @@ class DigitsTutorial:
             counts, NUM_CLASSES, KNN_K, KNN_T, seed=self.seed,
         )  # fmt: skip
 
+    def _measure(
+        self, train: torch.Tensor, test: torch.Tensor
+    ) -> tuple[HeldOutAccuracy, dict[str, Any]]:
+        """Held-out accuracy with every label, and with few (:meth:`_label_efficiency`): the
+        former is the latter's ``"all"``, computed once."""
+        curve = self._label_efficiency(train, test)
+        return HeldOutAccuracy(**curve["all"]), curve
+
     def measure_baselines(self, backbone: nn.Module) -> None:
         """The raw pixels' accuracy and the untrained ``backbone``'s, measured and printed;
         the untrained kNN is epoch 0 of the history."""
@@ -157,15 +164,9 @@ class DigitsTutorial:
             torch.tensor(images.reshape(len(images), -1) / 255.0).float()  # 784 grey levels
             for images in (self.split.train_images, self.split.test_images)
         )
-        self.pixels = evaluate_features(
-            train_pixels, torch.tensor(self.split.train_labels),
-            test_pixels, torch.tensor(self.split.test_labels), NUM_CLASSES, KNN_K, KNN_T,
-        )  # fmt: skip
-        self.random_init = self.evaluate(backbone)
-        self.label_efficiency = {
-            "pixels": self._label_efficiency(train_pixels, test_pixels),
-            "random_init": self._label_efficiency(*self._features(backbone)),
-        }
+        self.pixels, pixels = self._measure(train_pixels, test_pixels)
+        self.random_init, random_init = self._measure(*self._features(backbone))
+        self.label_efficiency = {"pixels": pixels, "random_init": random_init}
         self.history["knn"] = [self.random_init.knn]
         print(f"raw pixels:  kNN {self.pixels.knn:.3f}, linear {self.pixels.linear_probe:.3f}")
         init = self.random_init
@@ -261,8 +262,7 @@ class DigitsTutorial:
         """Evaluates the trained ``backbone``, prints the table of held-out accuracy against
         both baselines, and returns the run's results; writes them to ``LIGHTLY_MIN_RESULTS``
         and, under ``nox -s tutorials``, to ``docs/tutorials/<method>_digits.run_data.json``."""
-        self.trained = self.evaluate(backbone)
-        self.label_efficiency["trained"] = self._label_efficiency(*self._features(backbone))
+        self.trained, self.label_efficiency["trained"] = self._measure(*self._features(backbone))
         rows = [
             (f"{self.title}, trained", self.trained),
             ("same network, random init", self.random_init),
