@@ -47,12 +47,18 @@ def main(argv: list[str] | None = None) -> None:
     for part in parts:
         start, run = time.perf_counter(), describe_run()
         if part == "learning":
-            results["learning"] = {"run": run, "methods": {}}
+            # --methods measures those methods again and keeps the others' stored runs.
+            kept = results.get("learning", {}) if args.methods else {}
+            results["learning"] = {
+                "run": run,
+                "methods": {m: e for m, e in kept.get("methods", {}).items() if m not in names},
+            }
+            earlier = kept.get("wall_seconds", 0.0)
             seeds = [0] if args.quick else [int(s) for s in args.seeds.split(",")]
             for method in names:
                 entry = learning.run_method(method, seeds, SCRATCH / "learning", args.quick, print)
-                results["learning"]["methods"][method] = entry
-                results["learning"]["wall_seconds"] = time.perf_counter() - start
+                results["learning"]["methods"][method] = {**entry, "run": run}
+                results["learning"]["wall_seconds"] = earlier + time.perf_counter() - start
                 save()  # an interrupted run keeps the methods it finished
         elif part == "speed":
             images, epochs, batch_size = (64, 2, 16) if args.quick else (1536, 2, 256)
@@ -60,6 +66,9 @@ def main(argv: list[str] | None = None) -> None:
             measured = speed.run(
                 names, repeats, images, batch_size, epochs, SCRATCH / "speed", print
             )
+            if args.methods:  # keep the other methods' stored runs
+                kept = results.get("speed", {}).get("methods", {})
+                measured["methods"] = {**kept, **measured["methods"]}
             results["speed"] = {"run": run, **measured, "wall_seconds": time.perf_counter() - start}
         elif part == "roofline":
             batch_size, steps = (8, 1) if args.quick else (128, 10)

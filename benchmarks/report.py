@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 RESULTS = Path(__file__).resolve().parent / "results"
-NAMES = {"simsiam": "SimSiam", "fastsiam": "FastSiam", "simclr": "SimCLR", "byol": "BYOL"}
+NAMES = {"simsiam": "SimSiam", "fastsiam": "FastSiam", "simclr": "SimCLR", "byol": "BYOL",
+         "vicreg": "VICReg", "barlowtwins": "Barlow Twins"}  # fmt: skip
 Table = tuple[list[str], list[list[str]]]
 
 

@@ -60,11 +60,13 @@ def test_a_momentum_target_is_listed_if_and_only_if_the_example_updates_one(meth
 def test_negatives_are_listed_if_and_only_if_the_loss_is_contrastive(method):
     contrastive = imported_losses(method) & {"NTXentLoss"}
     assert (FACTS[method]["negatives"] != "none") == bool(contrastive)
-    # Gathering under DDP is named where the distributed example gathers.
+    # Gathering under DDP is named where the distributed example gathers, and it gathers
+    # where the loss reads the whole batch: negatives, or statistics over the batch.
     distributed = (EXAMPLES / "pytorch_lightning_distributed" / f"{method}.py").read_text()
     gathers = "gather_distributed=True" in distributed
     assert ("gather_distributed=True" in FACTS[method]["distributed"]) == gathers
-    assert gathers == bool(contrastive)
+    batch_wide = imported_losses(method) & {"NTXentLoss", "BarlowTwinsLoss", "VICRegLoss"}
+    assert gathers == bool(batch_wide)
 
 
 @pytest.mark.parametrize("method", METHODS)
