@@ -35,6 +35,7 @@ SHARED_MODULES = (
     "models.utils",
     "transforms",
     "transforms.utils",
+    "transforms.vicreg_transform",
     "utils.debug",
     "utils.scheduler",
 )

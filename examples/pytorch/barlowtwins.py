@@ -38,7 +38,7 @@ def training_step(model, criterion, x0, x1):
 
 def main(argv=None):
     args = parse_args(argv, "BarlowTwins", epochs=800, batch_size=512, lr=0.12)
-    # BYOL's two asymmetric views (Sec. 4), crops of --input-size px (32 on CIFAR-10);
+    # BYOL's two asymmetric views (Sec. 2), crops of --input-size px (32 on CIFAR-10);
     # no blur, as at 32 px.
     transform = BYOLTransform(
         BYOLView1Transform(input_size=args.input_size, gaussian_blur=0.0),

@@ -43,9 +43,7 @@ class BarlowTwins(pl.LightningModule):
         # other one does.
         loss = self.criterion(z0, z1)
         self.log("loss", loss, prog_bar=True, on_epoch=True, sync_dist=True)
-        z_std = std_of_l2_normalized(
-            z0.detach()
-        )  # collapse monitor (SimSiam, Sec. 4.1)
+        z_std = std_of_l2_normalized(z0.detach())  # collapse monitor
         self.log("z_std", z_std, on_step=False, on_epoch=True, sync_dist=True)
         return loss
 
@@ -67,7 +65,7 @@ def main(argv=None):
     args = parse_args(
         argv, "BarlowTwins", epochs=800, batch_size=512, lr=0.12, flavour="distributed"
     )
-    # BYOL's two asymmetric views (Sec. 4), crops of --input-size px (32 on CIFAR-10);
+    # BYOL's two asymmetric views (Sec. 2), crops of --input-size px (32 on CIFAR-10);
     # no blur, as at 32 px.
     transform = BYOLTransform(
         BYOLView1Transform(input_size=args.input_size, gaussian_blur=0.0),

@@ -1,2 +1,3 @@
 """lightly's utilities: distributed helpers (:mod:`.dist`), the collapse monitor
-(:mod:`.debug`), schedules (:mod:`.scheduler`) and kNN prediction (:mod:`.benchmarking`)."""
+(:mod:`.debug`), schedules (:mod:`.scheduler`), the LARS optimiser (:mod:`.lars`) and kNN
+prediction (:mod:`.benchmarking`)."""
