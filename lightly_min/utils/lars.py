@@ -22,7 +22,7 @@ class LARS(Optimizer):
     so every layer moves by about ``lr * trust_coefficient`` of its own norm, however large
     its gradient is. Tensors in a parameter group with ``weight_decay=0`` get plain SGD with
     momentum: no trust ratio and no decay. Self-supervised recipes put biases and BatchNorm
-    parameters there (Barlow Twins, Zbontar et al., 2021, Sec. 4; SimCLR, BYOL). A tensor whose
+    parameters there (Barlow Twins, Zbontar et al., 2021, Sec. 2; SimCLR, BYOL). A tensor whose
     norm or gradient norm is 0 (a fresh zero-initialised layer) gets the plain step, undecayed.
 
     Args:
