@@ -1,5 +1,6 @@
 """torch.distributed helpers and the losses that gather, on 2 CPU processes (gloo)."""
 
+import gc
 import os
 import socket
 
@@ -52,62 +53,60 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def run_on_two_processes(worker) -> None:
-    port = free_port()
-    mp.spawn(worker, args=(port,), nprocs=WORLD_SIZE, join=True)
+def run_on_two_processes(body) -> None:
+    """Runs ``body(rank)`` on WORLD_SIZE gloo processes; ``body`` is a module-level function."""
+    mp.spawn(in_process_group, args=(free_port(), body), nprocs=WORLD_SIZE, join=True)
 
 
-def init(rank: int, port: int) -> None:
+def in_process_group(rank: int, port: int, body) -> None:
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     dist.init_process_group("gloo", rank=rank, world_size=WORLD_SIZE)
-
-
-def gather_worker(rank: int, port: int) -> None:
-    init(rank, port)
     try:
-        assert lm_dist.rank() == rank and lm_dist.world_size() == WORLD_SIZE
-        x = torch.full((2, 3), float(rank + 1), requires_grad=True)
-        gathered = lm_dist.gather(x)
-        assert [g[0, 0].item() for g in gathered] == [1.0, 2.0]
-        # Process r weighs slice s by w[r][s]; process s's input gets sum_r w[r][s].
-        weights = [[1.0, 10.0], [100.0, 1000.0]]
-        sum(w * g.sum() for w, g in zip(weights[rank], gathered)).backward()
-        expected = weights[0][rank] + weights[1][rank]
-        assert torch.equal(x.grad, torch.full((2, 3), expected)), (rank, x.grad)
+        body(rank)
+        # The body's DDP wrappers hold the group and its threads: free them, and let every
+        # process get here, before the group goes (else a process could abort at exit).
+        gc.collect()
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 
 
-def ntxent_worker(rank: int, port: int) -> None:
+def gather_worker(rank: int) -> None:
+    assert lm_dist.rank() == rank and lm_dist.world_size() == WORLD_SIZE
+    x = torch.full((2, 3), float(rank + 1), requires_grad=True)
+    gathered = lm_dist.gather(x)
+    assert [g[0, 0].item() for g in gathered] == [1.0, 2.0]
+    # Process r weighs slice s by w[r][s]; process s's input gets sum_r w[r][s].
+    weights = [[1.0, 10.0], [100.0, 1000.0]]
+    sum(w * g.sum() for w, g in zip(weights[rank], gathered)).backward()
+    expected = weights[0][rank] + weights[1][rank]
+    assert torch.equal(x.grad, torch.full((2, 3), expected)), (rank, x.grad)
+
+
+def ntxent_worker(rank: int) -> None:
     """Two processes with half the batch each, gathering, under DDP == one process, whole batch."""
-    init(rank, port)
-    try:
-        torch.manual_seed(0)  # the same model and data on both processes
-        model = nn.Linear(5, 3)
-        x0, x1 = torch.randn(8, 5), torch.randn(8, 5)
+    torch.manual_seed(0)  # the same model and data on both processes
+    model = nn.Linear(5, 3)
+    x0, x1 = torch.randn(8, 5), torch.randn(8, 5)
 
-        single = NTXentLoss(temperature=0.3)(model(x0), model(x1))
-        expected_grads = torch.autograd.grad(single, list(model.parameters()))
+    single = NTXentLoss(temperature=0.3)(model(x0), model(x1))
+    expected_grads = torch.autograd.grad(single, list(model.parameters()))
 
-        ddp = nn.parallel.DistributedDataParallel(model)  # averages gradients over processes
-        half = slice(4 * rank, 4 * rank + 4)
-        loss = NTXentLoss(temperature=0.3, gather_distributed=True)(ddp(x0[half]), ddp(x1[half]))
-        loss.backward()
-        mean_loss = loss.detach().clone()
-        dist.all_reduce(mean_loss)
-        torch.testing.assert_close(mean_loss / WORLD_SIZE, single.detach())
-        for param, expected in zip(model.parameters(), expected_grads):
-            torch.testing.assert_close(param.grad, expected)
+    ddp = nn.parallel.DistributedDataParallel(model)  # averages gradients over processes
+    half = slice(4 * rank, 4 * rank + 4)
+    loss = NTXentLoss(temperature=0.3, gather_distributed=True)(ddp(x0[half]), ddp(x1[half]))
+    loss.backward()
+    mean_loss = loss.detach().clone()
+    dist.all_reduce(mean_loss)
+    torch.testing.assert_close(mean_loss / WORLD_SIZE, single.detach())
+    for param, expected in zip(model.parameters(), expected_grads):
+        torch.testing.assert_close(param.grad, expected)
 
-        # Without gathering, each process only contrasts its own half (no rank offset).
-        local = NTXentLoss(temperature=0.3)(model(x0[half]), model(x1[half]))
-        torch.manual_seed(0)
-        plain = nn.Linear(5, 3)
-        torch.testing.assert_close(
-            local, NTXentLoss(temperature=0.3)(plain(x0[half]), plain(x1[half]))
-        )
-    finally:
-        dist.destroy_process_group()
+    # Without gathering, each process only contrasts its own half (no rank offset).
+    local = NTXentLoss(temperature=0.3)(model(x0[half]), model(x1[half]))
+    torch.manual_seed(0)
+    plain = nn.Linear(5, 3)
+    torch.testing.assert_close(local, NTXentLoss(temperature=0.3)(plain(x0[half]), plain(x1[half])))
 
 
 @pytest.mark.skipif(not dist.is_available(), reason="needs torch.distributed")
@@ -120,38 +119,34 @@ def test_gathered_ntxent_under_ddp_equals_single_process_on_the_whole_batch():
     run_on_two_processes(ntxent_worker)
 
 
-def momentum_worker(rank: int, port: int) -> None:
+def momentum_worker(rank: int) -> None:
     """BYOL's target network under DDP: each process updates its own copy from the online
     weights, which DDP keeps equal, so the copies stay equal and follow the EMA by hand."""
     import copy
 
     from lightly_min.models.utils import deactivate_requires_grad, update_momentum
 
-    init(rank, port)
-    try:
-        torch.manual_seed(0)  # the same initial weights on both processes
-        online = nn.Linear(4, 2)
-        target = copy.deepcopy(online)
-        deactivate_requires_grad(target)
-        ddp = nn.parallel.DistributedDataParallel(online)
-        optimizer = torch.optim.SGD(ddp.parameters(), lr=0.5)
-        expected = [p.detach().clone() for p in target.parameters()]
-        torch.manual_seed(1 + rank)  # different data on each process
-        for m in (0.9, 0.5, 0.99):
-            update_momentum(ddp.module, target, m)
-            expected = [m * e + (1 - m) * p.detach() for e, p in zip(expected, online.parameters())]
-            loss = (ddp(torch.randn(3, 4)) - target(torch.randn(3, 4))).pow(2).mean()
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        for param, by_hand in zip(target.parameters(), expected):
-            torch.testing.assert_close(param, by_hand)
-            everyone = [torch.empty_like(param) for _ in range(WORLD_SIZE)]
-            dist.all_gather(everyone, param.detach().contiguous())
-            assert torch.equal(everyone[0], everyone[1])  # the same target on every process
-        assert not any(p.requires_grad for p in target.parameters())
-    finally:
-        dist.destroy_process_group()
+    torch.manual_seed(0)  # the same initial weights on both processes
+    online = nn.Linear(4, 2)
+    target = copy.deepcopy(online)
+    deactivate_requires_grad(target)
+    ddp = nn.parallel.DistributedDataParallel(online)
+    optimizer = torch.optim.SGD(ddp.parameters(), lr=0.5)
+    expected = [p.detach().clone() for p in target.parameters()]
+    torch.manual_seed(1 + rank)  # different data on each process
+    for m in (0.9, 0.5, 0.99):
+        update_momentum(ddp.module, target, m)
+        expected = [m * e + (1 - m) * p.detach() for e, p in zip(expected, online.parameters())]
+        loss = (ddp(torch.randn(3, 4)) - target(torch.randn(3, 4))).pow(2).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    for param, by_hand in zip(target.parameters(), expected):
+        torch.testing.assert_close(param, by_hand)
+        everyone = [torch.empty_like(param) for _ in range(WORLD_SIZE)]
+        dist.all_gather(everyone, param.detach().contiguous())
+        assert torch.equal(everyone[0], everyone[1])  # the same target on every process
+    assert not any(p.requires_grad for p in target.parameters())
 
 
 @pytest.mark.skipif(not dist.is_available(), reason="needs torch.distributed")
@@ -159,45 +154,41 @@ def test_momentum_targets_under_ddp_stay_equal_and_follow_the_ema():
     run_on_two_processes(momentum_worker)
 
 
-def redundancy_worker(rank: int, port: int) -> None:
+def redundancy_worker(rank: int) -> None:
     """Barlow Twins and VICReg with gathering: 2 processes with different halves of the batch,
     under DDP, give the loss and the gradients of one process with the whole batch
     (lightly#1977: a gradient scaled by 1 / world_size went unnoticed)."""
-    init(rank, port)
-    try:
-        half = slice(4 * rank, 4 * rank + 4)
-        for make, per_process_loss_is_global in ((BarlowTwinsLoss, True), (VICRegLoss, False)):
-            torch.manual_seed(0)  # the same model and data on both processes
-            model = nn.Linear(5, 6)
-            x0, x1 = torch.randn(8, 5), torch.randn(8, 5)
-            single = make()(model(x0), model(x1))
-            expected_grads = torch.autograd.grad(single, list(model.parameters()))
+    half = slice(4 * rank, 4 * rank + 4)
+    for make, per_process_loss_is_global in ((BarlowTwinsLoss, True), (VICRegLoss, False)):
+        torch.manual_seed(0)  # the same model and data on both processes
+        model = nn.Linear(5, 6)
+        x0, x1 = torch.randn(8, 5), torch.randn(8, 5)
+        single = make()(model(x0), model(x1))
+        expected_grads = torch.autograd.grad(single, list(model.parameters()))
 
-            ddp = nn.parallel.DistributedDataParallel(model)  # averages gradients
-            loss = make(gather_distributed=True)(ddp(x0[half]), ddp(x1[half]))
-            loss.backward()
-            mean_loss = loss.detach().clone()
-            dist.all_reduce(mean_loss)
-            torch.testing.assert_close(mean_loss / WORLD_SIZE, single.detach())
-            if per_process_loss_is_global:  # C of the global batch on every process
-                torch.testing.assert_close(loss.detach(), single.detach())
-            for param, expected in zip(model.parameters(), expected_grads):
-                torch.testing.assert_close(param.grad, expected)
+        ddp = nn.parallel.DistributedDataParallel(model)  # averages gradients
+        loss = make(gather_distributed=True)(ddp(x0[half]), ddp(x1[half]))
+        loss.backward()
+        mean_loss = loss.detach().clone()
+        dist.all_reduce(mean_loss)
+        torch.testing.assert_close(mean_loss / WORLD_SIZE, single.detach())
+        if per_process_loss_is_global:  # C of the global batch on every process
+            torch.testing.assert_close(loss.detach(), single.detach())
+        for param, expected in zip(model.parameters(), expected_grads):
+            torch.testing.assert_close(param.grad, expected)
 
-            # Without gathering, each process's statistics come from its own half only.
-            local = make()(model(x0[half]), model(x1[half]))
-            others = [torch.empty_like(local) for _ in range(WORLD_SIZE)]
-            dist.all_gather(others, local.detach())
-            assert not torch.allclose(sum(others) / WORLD_SIZE, single.detach(), rtol=1e-3)
+        # Without gathering, each process's statistics come from its own half only.
+        local = make()(model(x0[half]), model(x1[half]))
+        others = [torch.empty_like(local) for _ in range(WORLD_SIZE)]
+        dist.all_gather(others, local.detach())
+        assert not torch.allclose(sum(others) / WORLD_SIZE, single.detach(), rtol=1e-3)
 
-        # lightly's own check, both processes with the same batch: still the plain loss.
-        torch.manual_seed(0)
-        z_a, z_b = torch.randn(6, 4), torch.randn(6, 4)
-        torch.testing.assert_close(
-            BarlowTwinsLoss(gather_distributed=True)(z_a, z_b), BarlowTwinsLoss()(z_a, z_b)
-        )
-    finally:
-        dist.destroy_process_group()
+    # lightly's own check, both processes with the same batch: still the plain loss.
+    torch.manual_seed(0)
+    z_a, z_b = torch.randn(6, 4), torch.randn(6, 4)
+    torch.testing.assert_close(
+        BarlowTwinsLoss(gather_distributed=True)(z_a, z_b), BarlowTwinsLoss()(z_a, z_b)
+    )
 
 
 @pytest.mark.skipif(not dist.is_available(), reason="needs torch.distributed")
