@@ -13,7 +13,7 @@ from typing import Any
 
 RESULTS = Path(__file__).resolve().parent / "results"
 NAMES = {"simsiam": "SimSiam", "fastsiam": "FastSiam", "simclr": "SimCLR", "byol": "BYOL",
-         "vicreg": "VICReg", "barlowtwins": "Barlow Twins"}  # fmt: skip
+         "moco": "MoCo", "vicreg": "VICReg", "barlowtwins": "Barlow Twins"}  # fmt: skip
 Table = tuple[list[str], list[list[str]]]
 
 

@@ -34,9 +34,11 @@ SHARED_MODULES = (
     "models.modules.heads",
     "models.utils",
     "transforms",
+    "transforms.moco_transform",
     "transforms.utils",
     "transforms.vicreg_transform",
     "utils.debug",
+    "utils.dist",
     "utils.scheduler",
 )
 LIBRARIES = ("lightly_min", "lightly")

@@ -194,3 +194,121 @@ def redundancy_worker(rank: int) -> None:
 @pytest.mark.skipif(not dist.is_available(), reason="needs torch.distributed")
 def test_gathered_barlow_twins_and_vicreg_under_ddp_equal_single_process_on_the_whole_batch():
     run_on_two_processes(redundancy_worker)
+
+
+def moco_worker(rank: int) -> None:
+    """MoCo with a queue and the distributed batch shuffle under DDP: every process enqueues
+    the keys of all processes, so the queues stay identical and equal to one process that
+    saw the whole batch, and so do the gradients, step after step."""
+    import copy
+
+    from lightly_min.models.utils import batch_shuffle, batch_unshuffle, update_momentum
+
+    steps, global_batch, half = 4, 4, slice(2 * rank, 2 * rank + 2)
+    torch.manual_seed(1)
+    data = torch.randn(steps, 2, global_batch, 5)  # per step: the two views
+
+    def train(batch, distributed, queue_seed):
+        torch.manual_seed(0)  # the same encoder on every process
+        query = nn.Linear(5, 3)
+        key = copy.deepcopy(query).requires_grad_(False)
+        torch.manual_seed(queue_seed)  # the queue's random start
+        criterion = NTXentLoss(0.2, memory_bank_size=(10, 3), gather_distributed=distributed)
+        model = nn.parallel.DistributedDataParallel(query) if distributed else query
+        optimizer = torch.optim.SGD(query.parameters(), lr=0.5)
+        grads, queues = [], []
+        for x0, x1 in data[:, :, batch]:
+            update_momentum(query, key, 0.9)
+            shuffled, order = batch_shuffle(x1, distributed=distributed)
+            k = batch_unshuffle(key(shuffled), order, distributed=distributed)
+            loss = criterion(model(x0), k)
+            optimizer.zero_grad()
+            loss.backward()
+            grads.append([p.grad.clone() for p in query.parameters()])
+            queues.append(criterion.memory_bank.bank.clone())
+            optimizer.step()
+        return grads, queues, criterion.memory_bank.bank_ptr
+
+    single = train(slice(None), distributed=False, queue_seed=100)
+    # Rank 1's queue starts elsewhere: the first update takes rank 0's.
+    ddp = train(half, distributed=True, queue_seed=100 + rank)
+    for step, (expected, got) in enumerate(zip(single[0], ddp[0])):
+        for e, g in zip(expected, got):
+            torch.testing.assert_close(g, e, msg=f"step {step}")
+    for expected, got in zip(single[1], ddp[1]):
+        torch.testing.assert_close(got, expected)
+        everyone = [torch.empty_like(got) for _ in range(WORLD_SIZE)]
+        dist.all_gather(everyone, got)
+        assert torch.equal(everyone[0], everyone[1])  # the same queue on every process
+    # 4 + 4 keys; 2 of the next 4 fill the queue (the rest dropped) and it wraps; 4 more.
+    assert int(single[2]) == int(ddp[2]) == 4
+
+    # The distributed shuffle moves samples across processes and brings each one back.
+    x = torch.arange(8.0).view(8, 1)[4 * rank : 4 * rank + 4]
+    shuffled, order = batch_shuffle(x, distributed=True)
+    everyone = [torch.empty_like(shuffled) for _ in range(WORLD_SIZE)]
+    dist.all_gather(everyone, shuffled)
+    assert sorted(torch.cat(everyone).flatten().tolist()) == list(range(8))
+    assert any(not 4 * r <= v < 4 * r + 4 for r, part in enumerate(everyone) for v in part)
+    assert torch.equal(batch_unshuffle(shuffled, order, distributed=True), x)
+
+
+@pytest.mark.skipif(not dist.is_available(), reason="needs torch.distributed")
+def test_moco_queue_and_gradients_under_ddp_equal_single_process_on_the_whole_batch():
+    run_on_two_processes(moco_worker)
+
+
+def dino_worker(rank: int) -> None:
+    """DINO under DDP, each process with half the batch, two global and one local view: the
+    center is updated from the teacher outputs of all processes, so it is the same on every
+    process and equal to one process's with the whole batch; so are the mean loss, the
+    gradients and the momentum teacher, step after step."""
+    import copy
+
+    from lightly_min.loss import DINOLoss
+    from lightly_min.models.utils import update_momentum
+
+    steps, half = 3, slice(2 * rank, 2 * rank + 2)
+    torch.manual_seed(1)
+    data = torch.randn(steps, 3, 4, 5)  # per step: 2 global views, 1 local; batch 4
+
+    def train(batch, distributed):
+        torch.manual_seed(0)  # the same student on every process
+        student = nn.Linear(5, 6)
+        teacher = copy.deepcopy(student).requires_grad_(False)
+        criterion = DINOLoss(output_dim=6, warmup_teacher_temp=0.04, teacher_temp=0.07,
+                             warmup_teacher_temp_epochs=3)  # fmt: skip
+        model = nn.parallel.DistributedDataParallel(student) if distributed else student
+        optimizer = torch.optim.SGD(student.parameters(), lr=0.5)
+        record = []
+        for epoch, views in enumerate(data[:, :, batch]):
+            update_momentum(student, teacher, 0.9)
+            loss = criterion([teacher(v) for v in views[:2]], [model(v) for v in views],
+                             epoch=epoch)  # fmt: skip
+            optimizer.zero_grad()
+            loss.backward()
+            grads = [p.grad.clone() for p in student.parameters()]
+            record.append((loss.detach(), grads, criterion.center.clone(), teacher.weight.clone()))
+            optimizer.step()
+        return record
+
+    single = train(slice(None), distributed=False)
+    ddp = train(half, distributed=True)
+    for (loss_1, grads_1, center_1, teacher_1), (loss, grads, center, teacher) in zip(single, ddp):
+        mean_loss = loss.clone()
+        dist.all_reduce(mean_loss)
+        torch.testing.assert_close(mean_loss / WORLD_SIZE, loss_1)
+        for g, e in zip(grads, grads_1):
+            torch.testing.assert_close(g, e)
+        torch.testing.assert_close(center, center_1)
+        torch.testing.assert_close(teacher, teacher_1)
+        for own in (center, teacher):
+            everyone = [torch.empty_like(own) for _ in range(WORLD_SIZE)]
+            dist.all_gather(everyone, own.contiguous())
+            assert torch.equal(everyone[0], everyone[1])  # the same on every process
+    assert not torch.equal(single[0][2], single[1][2])  # the center moved
+
+
+@pytest.mark.skipif(not dist.is_available(), reason="needs torch.distributed")
+def test_dino_center_and_teacher_under_ddp_equal_single_process_on_the_whole_batch():
+    run_on_two_processes(dino_worker)

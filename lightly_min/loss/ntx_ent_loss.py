@@ -1,12 +1,16 @@
-"""NT-Xent, SimCLR's contrastive loss (Chen et al., 2020, arXiv:2002.05709, Eq. 1)."""
+"""NT-Xent, SimCLR's contrastive loss (Chen et al., 2020, arXiv:2002.05709, Eq. 1), and with a
+memory bank MoCo's InfoNCE over a queue of negatives (He et al., 2020, arXiv:1911.05722, Eq. 1)."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
+from lightly_min.models.modules.memory_bank import MemoryBankModule
 from lightly_min.utils import dist as lm_dist
 
 
@@ -34,15 +38,38 @@ class NTXentLoss(nn.Module):
     A batch of one image has no negatives: the positive is the only candidate, the loss is 0
     and gives no gradient, as in lightly. Train with batches of two or more.
 
+    **With a memory bank** (``memory_bank_size > 0``, MoCo) the negatives are a queue of past
+    keys instead of the batch: ``out0`` holds the queries ``q`` and ``out1`` the keys ``k+`` of
+    the other view, from the momentum encoder. With the queue ``k_1 .. k_K`` as it was before
+    this batch, the loss of query ``q`` is::
+
+        l(q) = -log( exp(q.k+ / t) / (exp(q.k+ / t) + sum_i exp(q.k_i / t)) )
+
+    averaged over the ``N`` queries; then, in training (``out0`` requires gradients), the keys
+    are enqueued (:class:`~lightly_min.models.modules.memory_bank.MemoryBankModule`). All
+    vectors are L2-normalised. ``gather_distributed`` then makes every process enqueue the keys
+    of all processes, so the queues stay identical across processes; each process's loss uses
+    its own queries, which DistributedDataParallel's gradient averaging turns into the loss of
+    the whole batch.
+
     Args:
-        temperature: ``t`` above, > 0. SimCLR's CIFAR-10 experiments found 0.5 best (App. B.9).
-        gather_distributed: Whether to draw negatives from the batches of all processes.
+        temperature: ``t`` above, > 0. SimCLR's CIFAR-10 experiments found 0.5 best (App. B.9);
+            MoCo v2 uses 0.2 (Chen et al., 2020, arXiv:2003.04297, Sec. 3).
+        memory_bank_size: ``(K, D)``: the queue's length and the embeddings' dimension; 0 (the
+            default) uses the batch's negatives.
+        gather_distributed: Whether to draw negatives from the batches of all processes, or
+            with a memory bank, to enqueue the keys of all processes.
 
     Shapes:
         ``out0``, ``out1``: ``(N, D)``; the result is a scalar.
     """
 
-    def __init__(self, temperature: float = 0.5, gather_distributed: bool = False) -> None:
+    def __init__(
+        self,
+        temperature: float = 0.5,
+        memory_bank_size: int | Sequence[int] = 0,
+        gather_distributed: bool = False,
+    ) -> None:
         super().__init__()
         if not temperature > 0:
             raise ValueError(
@@ -57,6 +84,9 @@ class NTXentLoss(nn.Module):
             )
         self.temperature = temperature
         self.gather_distributed = gather_distributed
+        self.memory_bank = MemoryBankModule(
+            size=memory_bank_size, gather_distributed=gather_distributed
+        )
 
     def forward(self, out0: torch.Tensor, out1: torch.Tensor) -> torch.Tensor:
         if out0.dim() != 2 or out0.shape != out1.shape:
@@ -65,6 +95,8 @@ class NTXentLoss(nn.Module):
                 f"{tuple(out0.shape)} and {tuple(out1.shape)}. Pass the projections of both "
                 "views of the same batch of images."
             )
+        if self.memory_bank.size[0] > 0:
+            return self._with_memory_bank(out0, out1)
         n = out0.shape[0]
         world_size = lm_dist.world_size() if self.gather_distributed else 1
 
@@ -87,3 +119,13 @@ class NTXentLoss(nn.Module):
         self_mask = F.one_hot(self_index, num_classes=2 * m).bool()
         logits = logits.masked_fill(self_mask, float("-inf"))
         return F.cross_entropy(logits, positive_index)
+
+    def _with_memory_bank(self, out0: torch.Tensor, out1: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(device_type=out0.device.type, enabled=False):
+            dtype = torch.promote_types(out0.dtype, torch.float32)
+            q, k = F.normalize(out0.to(dtype)), F.normalize(out1.to(dtype))
+            k, queue = self.memory_bank(k, update=out0.requires_grad)  # queue: (D, K), before
+            positive = (q * k).sum(dim=1, keepdim=True)  # (N, 1)
+            logits = torch.cat([positive, q @ queue.to(dtype)], dim=1) / self.temperature
+        labels = torch.zeros(len(q), dtype=torch.long, device=q.device)  # the positive: column 0
+        return F.cross_entropy(logits, labels)

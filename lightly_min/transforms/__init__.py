@@ -5,8 +5,10 @@ from lightly_min.transforms.byol_transform import (
     BYOLView1Transform,
     BYOLView2Transform,
 )
+from lightly_min.transforms.dino_transform import DINOTransform, DINOViewTransform
 from lightly_min.transforms.fast_siam_transform import FastSiamTransform
 from lightly_min.transforms.gaussian_blur import GaussianBlur
+from lightly_min.transforms.moco_transform import MoCoV2Transform
 from lightly_min.transforms.multi_view_transform import MultiViewTransform
 from lightly_min.transforms.rgb import ToRGB
 from lightly_min.transforms.simclr_transform import SimCLRTransform, SimCLRViewTransform
@@ -21,8 +23,11 @@ __all__ = [
     "BYOLTransform",
     "BYOLView1Transform",
     "BYOLView2Transform",
+    "DINOTransform",
+    "DINOViewTransform",
     "FastSiamTransform",
     "GaussianBlur",
+    "MoCoV2Transform",
     "MultiViewTransform",
     "RandomSolarization",
     "SimCLRTransform",

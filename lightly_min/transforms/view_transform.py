@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+import torchvision
 import torchvision.transforms as T
 
 from lightly_min.transforms.gaussian_blur import GaussianBlur
@@ -16,12 +17,12 @@ class ViewTransform:
     """One randomly augmented view, following SimCLR's recipe (Chen et al., 2020, App. A).
 
     In order, each applied only when its probability is above zero: random resized crop to
-    ``input_size`` (area ``min_scale`` to 1), rotation, horizontal and vertical flips, colour
-    jitter, grayscale, Gaussian blur, solarization (before the blur when
-    ``solarize_before_blur``), conversion to a float tensor and normalisation. Every step is a
-    torchvision transform, but the blur (:class:`~.gaussian_blur.GaussianBlur`). The methods'
-    view transforms (:class:`~.simclr_transform.SimCLRViewTransform` and its siblings) give it
-    their defaults.
+    ``input_size`` (area ``min_scale`` to ``max_scale``, resized with ``interpolation``),
+    rotation, horizontal and vertical flips, colour jitter, grayscale, Gaussian blur,
+    solarization (before the blur when ``solarize_before_blur``), conversion to a float
+    tensor and normalisation. Every step is a torchvision transform, but the blur
+    (:class:`~.gaussian_blur.GaussianBlur`). The methods' view transforms
+    (:class:`~.simclr_transform.SimCLRViewTransform` and its siblings) give it their defaults.
     Colour-jitter strengths are ``cj_strength`` times ``cj_bright``, ``cj_contrast``,
     ``cj_sat`` and ``cj_hue``.
 
@@ -51,8 +52,13 @@ class ViewTransform:
         normalize: dict[str, list[float]] | None,
         solarization_prob: float = 0.0,
         solarize_before_blur: bool = False,
+        max_scale: float = 1.0,
+        interpolation: torchvision.transforms.InterpolationMode = T.InterpolationMode.BILINEAR,
     ) -> None:
-        steps: list[Any] = [ToRGB(), T.RandomResizedCrop(input_size, scale=(min_scale, 1.0))]
+        crop = T.RandomResizedCrop(
+            input_size, scale=(min_scale, max_scale), interpolation=interpolation
+        )
+        steps: list[Any] = [ToRGB(), crop]
         if rr_prob > 0:
             degrees = (90.0, 90.0) if rr_degrees is None else rr_degrees
             steps.append(T.RandomApply([T.RandomRotation(degrees)], p=rr_prob))

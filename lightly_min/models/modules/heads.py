@@ -149,6 +149,41 @@ class SimCLRProjectionHead(ProjectionHead):
         super().__init__(blocks)
 
 
+class MoCoProjectionHead(ProjectionHead):
+    """MoCo's projection MLP: v2's head (Chen et al., 2020, arXiv:2003.04297, Sec. 3) by default.
+
+    ``(num_layers - 1) x [Linear-ReLU]``, then a Linear, all with bias: a 2-layer MLP with a
+    2048-d hidden layer on a ResNet-50, as v2 has it. With ``batch_norm=True`` every Linear is
+    followed by BatchNorm and has no bias: MoCo v3's head (arXiv:2104.02057, Sec. 4) is
+    ``hidden_dim=4096, output_dim=256, num_layers=3, batch_norm=True``.
+
+    Shapes: ``(N, input_dim) -> (N, output_dim)``.
+    """
+
+    def __init__(
+        self,
+        input_dim: int = 2048,
+        hidden_dim: int = 2048,
+        output_dim: int = 128,
+        num_layers: int = 2,
+        batch_norm: bool = False,
+    ):
+        if num_layers < 2:
+            raise ValueError(
+                f"MoCoProjectionHead needs num_layers >= 2, got {num_layers}: one hidden "
+                "Linear-ReLU block and the output Linear."
+            )
+        dims = [input_dim] + [hidden_dim] * (num_layers - 1) + [output_dim]
+        blocks: list[Block] = [
+            (d_in, d_out, nn.BatchNorm1d(d_out) if batch_norm else None, nn.ReLU(inplace=True))
+            for d_in, d_out in zip(dims[:-2], dims[1:-1])
+        ]
+        blocks.append(
+            (dims[-2], output_dim, nn.BatchNorm1d(output_dim) if batch_norm else None, None)
+        )
+        super().__init__(blocks)
+
+
 class BYOLProjectionHead(ProjectionHead):
     """BYOL's projection MLP (Grill et al., 2020, arXiv:2006.07733, Sec. 3.3).
 
@@ -229,3 +264,88 @@ class VICRegProjectionHead(ProjectionHead):
         ]
         blocks.append((hidden_dim, output_dim, None, None))
         super().__init__(blocks)
+
+
+class WeightNormLinear(nn.Module):
+    """A linear layer without bias whose weight is written as a length times a direction,
+    ``W = g * V / |V|`` row by row (Salimans & Kingma, 2016, arXiv:1602.07868), with
+    ``torch.nn.utils.weight_norm``'s parameter names ``weight_g`` ``(out, 1)`` and
+    ``weight_v`` ``(out, in)``. Unlike that function's layer, it can be copied with
+    ``copy.deepcopy``.
+
+    Shapes: ``(N, in_features) -> (N, out_features)``.
+    """
+
+    def __init__(self, in_features: int, out_features: int) -> None:
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        v = nn.Linear(in_features, out_features, bias=False).weight.detach()
+        self.weight_v = nn.Parameter(v.clone())
+        self.weight_g = nn.Parameter(v.norm(dim=1, keepdim=True))
+
+    @property
+    def weight(self) -> torch.Tensor:
+        return self.weight_g * self.weight_v / self.weight_v.norm(dim=1, keepdim=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.linear(x, self.weight)
+
+
+class DINOProjectionHead(ProjectionHead):
+    """DINO's head (Caron et al., 2021, arXiv:2104.14294, Sec. 3.1 and App.): a 3-layer MLP
+    ``Linear-[BN]-GELU, Linear-[BN]-GELU, Linear`` to a ``bottleneck_dim`` bottleneck,
+    L2 normalisation, then a weight-normalised linear layer without bias to ``output_dim``
+    (:class:`WeightNormLinear`, the paper's ``K`` dimensions). With ``norm_last_layer`` the
+    lengths ``g`` of its rows stay 1 (not trained); the reference code's help
+    (``main_dino.py``) says that training them can perform better but be unstable.
+    Weights start from a truncated normal with standard deviation 0.02, biases at 0.
+
+    ``freeze_last_layer``: :meth:`cancel_last_layer_gradients` drops the last layer's
+    gradients while the epoch is below it; the reference code freezes it in the first epoch.
+    Call it on the student between ``backward()`` and ``optimizer.step()``.
+
+    Shapes: ``(N, input_dim) -> (N, output_dim)``.
+    """
+
+    def __init__(
+        self,
+        input_dim: int = 2048,
+        hidden_dim: int = 2048,
+        bottleneck_dim: int = 256,
+        output_dim: int = 65536,
+        batch_norm: bool = False,
+        freeze_last_layer: int = -1,
+        norm_last_layer: bool = True,
+    ):
+        def norm(dim: int) -> nn.Module | None:
+            return nn.BatchNorm1d(dim) if batch_norm else None
+
+        super().__init__(
+            [
+                (input_dim, hidden_dim, norm(hidden_dim), nn.GELU()),
+                (hidden_dim, hidden_dim, norm(hidden_dim), nn.GELU()),
+                (hidden_dim, bottleneck_dim, None, None),
+            ]
+        )
+        for module in self.modules():
+            if isinstance(module, nn.Linear):
+                nn.init.trunc_normal_(module.weight, std=0.02, a=-2.0, b=2.0)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
+        self.freeze_last_layer = freeze_last_layer
+        self.last_layer = WeightNormLinear(bottleneck_dim, output_dim)
+        self.last_layer.weight_g.data.fill_(1.0)
+        self.last_layer.weight_g.requires_grad = not norm_last_layer
+        self.output_dim = output_dim
+
+    def cancel_last_layer_gradients(self, current_epoch: int) -> None:
+        """Drops the last layer's gradients while ``current_epoch < freeze_last_layer``."""
+        if current_epoch >= self.freeze_last_layer:
+            return
+        for parameter in self.last_layer.parameters():
+            parameter.grad = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Maps features ``(N, input_dim)`` to ``(N, output_dim)``."""
+        x = super().forward(x)
+        return self.last_layer(nn.functional.normalize(x, dim=-1))
