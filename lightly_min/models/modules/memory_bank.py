@@ -26,7 +26,7 @@ class MemoryBankModule(nn.Module):
     ``state_dict``: a resumed run continues with the same negatives.
 
     With ``gather_distributed=True`` and several processes, each process enqueues the batches
-    of all processes, in rank order, and the first update copies rank 0's initial queue to every
+    of all processes, in rank order, and the first call copies rank 0's initial queue to every
     process: the queues stay identical, and equal to that of one process that saw the whole
     batch. Without it, each process keeps a queue of its own keys.
 
