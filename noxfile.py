@@ -1,5 +1,6 @@
 """Sessions: ``nox -s docs examples`` (the main job), ``tests``, ``lint``, and, not in CI,
-``bench``, ``tutorials`` (runs the tutorials at full scale) and ``notebooks``.
+``bench``, ``tutorials`` (runs the tutorials at full scale), ``tune`` (a tuning sweep) and
+``notebooks``.
 
 PyTorch takes about 5 GB per virtual environment, so ``tests``, ``examples`` and ``docs`` share
 one, kept with nox's environments outside the clone (``~/.cache/lightly_min/nox``, or
@@ -149,6 +150,17 @@ def tutorials(session: nox.Session) -> None:
     python(session, "-c", record, *names)
     build = ["-m", "sphinx", "-b", "html", "-W", "--keep-going", "-n", "docs", str(html)]
     python(session, *build, LIGHTLY_MIN_RUN_TUTORIALS="1")
+
+
+@nox.session(venv_backend="none", default=False)
+def tune(session: nox.Session) -> None:
+    """A tuning sweep of a method's tutorial (benchmarks/tune.py), e.g. ``nox -s tune -- dino
+    --background``: each configuration of benchmarks/tuning/<method>.toml runs alone and is
+    logged in benchmarks/results/tuning_log.jsonl as it ends; a stopped sweep continues where
+    it stopped. ``nox -s tune -- dino --status`` prints what ran, best first."""
+    if not session.posargs:
+        session.error("Name a method: nox -s tune -- METHOD [--seeds N] [--status] [--background]")
+    python(session, "-m", "benchmarks.tune", *session.posargs)
 
 
 @nox.session(venv_backend="none", default=False)

@@ -13,7 +13,8 @@ from typing import Any
 
 RESULTS = Path(__file__).resolve().parent / "results"
 NAMES = {"simsiam": "SimSiam", "fastsiam": "FastSiam", "simclr": "SimCLR", "byol": "BYOL",
-         "moco": "MoCo", "vicreg": "VICReg", "barlowtwins": "Barlow Twins"}  # fmt: skip
+         "moco": "MoCo", "vicreg": "VICReg", "barlowtwins": "Barlow Twins",
+         "dino": "DINO"}  # fmt: skip
 Table = tuple[list[str], list[list[str]]]
 
 
@@ -79,12 +80,21 @@ def roofline_table(results: dict[str, Any]) -> Table:
 
 
 def tuning_table(records: list[dict[str, Any]]) -> Table:
-    """The tuning log in brief, one row per configuration tried."""
-    rows = [
-        [r["name"], name(r["method"]), r.get("note", ""), str(len(r["knn_per_epoch"])),
-         f"{r['random_init_knn']:.3f}", f"{r['knn_per_epoch'][-1]:.3f}"]
-        for r in records
-    ]  # fmt: skip
+    """The tuning log in brief, one row per run (a configuration and a seed; seed 0 unless
+    the name says another). A run that did not finish shows how it ended, and the kNN of its
+    last epoch where it had one."""
+    rows = []
+    for r in records:
+        run = r["name"] if r.get("seed", 0) == 0 else f"{r['name']}, seed {r['seed']}"
+        curve, status = r.get("knn_per_epoch") or [], r.get("status", "finished")
+        final = f"{curve[-1]:.3f}" if curve else ""
+        if status != "finished":
+            final = f"{final} ({status} in epoch {len(curve) + 1})" if curve else status
+        init = r.get("random_init_knn")
+        rows.append([
+            run, name(r["method"]), r.get("note", ""), str(len(curve)),
+            f"{init:.3f}" if init is not None else "", final,
+        ])  # fmt: skip
     return ["run", "method", "what changed", "epochs", "random init kNN", "final kNN"], rows
 
 
@@ -180,6 +190,61 @@ def figures(results: dict[str, Any]) -> dict[str, str]:
     if parts:
         found["bench_minutes"] = f"{sum(parts) / 60:.0f}"
     return found
+
+
+#: A method learns on the digits when its mean held-out kNN over three seeds is at least this
+#: much above the same network's at random initialisation.
+LEARNING_BAR = 0.05
+
+
+def best_tuning_run(records: list[dict[str, Any]], method: str) -> dict[str, Any] | None:
+    """The finished tuning run of ``method`` with the highest final held-out kNN, among the
+    runs of the tuning sweep (``benchmarks/tune.py``); None if there is none."""
+    runs = [
+        r for r in records
+        if r.get("method") == method and r.get("status") == "finished"
+        and isinstance(r.get("knn"), (int, float))
+    ]  # fmt: skip
+    return max(runs, key=lambda r: r["knn"], default=None)
+
+
+def standing(method: str, results: dict[str, Any], records: list[dict[str, Any]]) -> str:
+    """Where ``method`` stands on the digits, in one sentence: its learning row (three seeds)
+    where there is one, else its best tuning run against the same network at random
+    initialisation and the raw pixels, else that it has not been measured."""
+    title = name(method)
+    entry = results.get("learning", {}).get("methods", {}).get(method)
+    if entry is not None:
+        s = entry["summary"]
+        gain = (s["trained_knn"]["mean"] - s["random_init_knn"]["mean"]) * 100
+        return (
+            f"On the digits, {title}'s held-out kNN accuracy is {pm(s['trained_knn'])} over "
+            f"{len(s['seeds'])} seeds, {gain:+.1f} points from the same network at random "
+            f"initialisation ({pm(s['random_init_knn'])}); the raw pixels reach "
+            f"{s['pixels_knn']['mean']:.3f}."
+        )
+    best = best_tuning_run(records, method)
+    if best is None:
+        return f"{title} has not been measured on the digits yet."
+    tried = sorted({r["name"] for r in records if r.get("method") == method})
+    init, pixels = best["random_init_knn"], best["pixels_knn"]
+
+    def side(value: float) -> str:
+        return "above" if best["knn"] > value else "below"
+
+    learns = best["knn"] >= init + LEARNING_BAR
+    verdict = (
+        f"{title} has no three-seed learning row yet; its best tuning run clears the learning "
+        "bar (5 points above random initialisation) with one seed"
+        if learns
+        else f"{title} does not learn on the digits yet"
+    )
+    return (
+        f"{verdict}: the best of its {len(tried)} tuning configurations so far, "
+        f"{best['name']} (seed {best['seed']}, {best['epochs']} epochs), ends at held-out kNN "
+        f"{best['knn']:.3f}, {side(init)} the same network at random initialisation "
+        f"({init:.3f}) and {side(pixels)} the raw pixels ({pixels:.3f})."
+    )
 
 
 def environment_items(results: dict[str, Any]) -> list[str]:

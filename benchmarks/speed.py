@@ -34,6 +34,7 @@ SHARED_MODULES = (
     "models.modules.heads",
     "models.utils",
     "transforms",
+    "transforms.dino_transform",
     "transforms.moco_transform",
     "transforms.utils",
     "transforms.vicreg_transform",

@@ -124,18 +124,42 @@ class BenchmarkTable(Directive):
 
 
 class BenchmarkList(Directive):
-    """``.. benchmark-list:: environment``: one literal line per benchmark part."""
+    """``.. benchmark-list:: environment``: one literal line per benchmark part;
+    ``standing``: for each method without a learning row, where it stands."""
 
     required_arguments = 1
 
     def run(self) -> list[nodes.Node]:
-        if self.arguments[0] != "environment":
-            raise self.error(f"Unknown benchmark list {self.arguments[0]!r}; use environment.")
-        self.state.document.settings.env.note_dependency(str(RESULTS / "results.json"))
+        env = self.state.document.settings.env
+        env.note_dependency(str(RESULTS / "results.json"))
         bullets = nodes.bullet_list()
+        if self.arguments[0] == "standing":  # the methods without a learning row
+            env.note_dependency(str(RESULTS / "tuning_log.jsonl"))
+            results, records = load("results.json"), load("tuning_log.jsonl")
+            measured = results.get("learning", {}).get("methods", {})
+            stems = sorted(p.stem for p in (ROOT / "examples" / "pytorch").glob("*.py"))
+            for method in (m for m in stems if m not in measured):
+                text = report.standing(method, results, records)
+                bullets += nodes.list_item("", nodes.paragraph(text=text))
+            return [bullets] if len(bullets) else []
+        if self.arguments[0] != "environment":
+            raise self.error(
+                f"Unknown benchmark list {self.arguments[0]!r}; use environment or standing."
+            )
         for line in report.environment_items(load("results.json")):
             bullets += nodes.list_item("", nodes.paragraph("", "", nodes.literal(text=line)))
         return [bullets]
+
+
+class Standing(SphinxRole):
+    """``:standing:`METHOD```: where the method stands on the digits, one sentence read from
+    the learning results and the tuning log (:func:`report.standing`)."""
+
+    def run(self) -> tuple[list[nodes.Node], list[nodes.system_message]]:
+        for name in ("results.json", "tuning_log.jsonl"):
+            self.env.note_dependency(str(RESULTS / name))
+        sentence = report.standing(self.text, load("results.json"), load("tuning_log.jsonl"))
+        return [nodes.Text(sentence)], []
 
 
 class BenchmarkFigure(SphinxRole):
@@ -157,4 +181,5 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("benchmark-table", BenchmarkTable)
     app.add_directive("benchmark-list", BenchmarkList)
     app.add_role("bench", BenchmarkFigure())
+    app.add_role("standing", Standing())
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -120,6 +120,26 @@ class MethodDirective(Directive):
         env.note_dependency(str(ROOT / "benchmarks" / "results" / "results.json"))
         return sibling("benchmark_results").load("results.json")
 
+    def tuned(self) -> dict[str, dict[str, str]]:
+        """Per method without benchmark results but with tuning runs: its best run's cells,
+        marked as one seed of a tuning run."""
+        extension = sibling("benchmark_results")
+        env = self.state.document.settings.env
+        env.note_dependency(str(ROOT / "benchmarks" / "results" / "tuning_log.jsonl"))
+        records = extension.load("tuning_log.jsonl")
+        found = {}
+        for method in methods():
+            best = extension.report.best_tuning_run(records, method)
+            if best is not None:
+                mark = f"(best tuning run, {best['name']}, one seed; not learning yet)"
+                if best["knn"] >= best["random_init_knn"] + extension.report.LEARNING_BAR:
+                    mark = f"(best tuning run, {best['name']}, one seed)"
+                found[method] = {
+                    "epochs": str(best["epochs"]), "knn": f"{best['knn']:.3f} {mark}",
+                    "linear": f"{best['linear_probe']:.3f}", "few": "",
+                }  # fmt: skip
+        return found
+
     def table(self, header: list[str], rows: list[list[str]]) -> nodes.table:
         """The Benchmarks page's table, its cells parsed as inline reST (links, literals)."""
         return sibling("benchmark_results").table_node(
@@ -156,9 +176,10 @@ class MethodComparison(MethodDirective):
                       f"digits: {few or 'fewest labels'}",
                       "lightly, CIFAR-10 kNN (200 epochs, batch 128)"]  # fmt: skip
             missing = {"epochs": "not run", "knn": "not run", "linear": "not run", "few": ""}
+            tuned = self.tuned()
             rows = []
             for method, f in known.items():
-                cells = ours.get(method, missing)
+                cells = ours.get(method) or tuned.get(method) or missing
                 lightly = f.get("lightly_cifar10_knn")
                 rows.append([
                     self.link(method, f["title"]), cells["epochs"], cells["knn"],

@@ -120,7 +120,8 @@ class Run:
         method: The method's name, e.g. ``"SimSiam"``; the weights are saved as
             ``<method>_backbone.pt`` (lower case) in ``args.output_dir``.
         transform: The method's multi-view transform, for training.
-        healthy: The collapse monitors the loop logs, each with its value for a healthy run.
+        healthy: The collapse monitors the loop logs, each with its value for a healthy run
+            (``None`` where a healthy run has no one value: it is printed alone).
         input_size: The images' size for evaluation (resized, then centre-cropped) and of
             ``--fake-data``; by default ``--input-size``, the size the transform crops to.
         lightning: Whether Lightning writes the checkpoint (``checkpoint.ckpt``) rather than
@@ -328,12 +329,14 @@ class Run:
         """Writes and prints one epoch's line of the record."""
         if not self.is_main:
             return
-        healthy = {f"{name}_healthy": value for name, value in self.healthy.items()}
+        healthy = {
+            f"{name}_healthy": value for name, value in self.healthy.items() if value is not None
+        }
         self.write(lambda: self.record.write(
             "epoch", epoch=epoch, **means, **healthy, images_per_second=images_per_second, lr=lr
         ))  # fmt: skip
         monitors = "  ".join(
-            f"{name} {means[name]:.4f} (healthy {value:.4f})"
+            f"{name} {means[name]:.4f}" + ("" if value is None else f" (healthy {value:.4f})")
             for name, value in self.healthy.items()
         )
         self.print(

@@ -8,7 +8,8 @@ digits. Then, in this order, the tutorial defines its transform and model and ca
 3. :meth:`~DigitsTutorial.plot_neighbours` (``"before training"``);
 4. ``for epoch in tutorial.training(backbone):`` its own training step over
    :meth:`~DigitsTutorial.train_loader`, calling :meth:`~DigitsTutorial.record` after each
-   step; after each epoch the loop measures the held-out kNN and prints a line;
+   step; after each epoch the loop measures the held-out kNN (of a momentum teacher too,
+   where there is one) and prints a line;
 5. :meth:`~DigitsTutorial.plot_history`, :meth:`~DigitsTutorial.plot_neighbours`
    (``"after training"``) and :meth:`~DigitsTutorial.plot_map`;
 6. :meth:`~DigitsTutorial.report`: the numbers table, the results JSON and the run data.
@@ -24,6 +25,7 @@ import json
 import math
 import time
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -72,7 +74,9 @@ class DigitsTutorial:
         epochs, batch_size, seed, smoke: The run's settings.
         device: ``"cuda"`` where available, else ``"cpu"``; ``use_bf16``: whether to autocast.
         split: The digits (:class:`~lightly_min.tutorials.digits.DigitSplit`).
-        history: ``loss`` and ``z_std`` per epoch, ``knn`` per epoch from epoch 0.
+        history: ``loss`` and ``z_std`` per epoch, ``knn`` per epoch from epoch 0, and per
+            epoch any further monitor that :meth:`record` is given, and ``teacher_knn``
+            where :meth:`training` is given a teacher.
         label_efficiency: Held-out accuracy with few labels per class, of the raw pixels, the
             untrained backbone and the trained one (:meth:`_label_efficiency`).
     """
@@ -99,11 +103,39 @@ class DigitsTutorial:
         # One held-out digit of each class: the queries of the neighbour pictures.
         self.queries = [list(self.split.test_labels).index(d) for d in range(NUM_CLASSES)]
         self.history: dict[str, list[float]] = {"loss": [], "z_std": [], "knn": []}
+        self.knob_values: dict[str, Any] = {}  # what knobs() returned
+        self.teacher = None  # a momentum teacher's backbone, given to training()
         self.grids: dict[str, dict[str, list]] = {}
         self.pixels = self.random_init = self.trained = None
         self.label_efficiency: dict[str, Any] = {}  # pixels, random_init, trained
         self.minutes = 0.0
-        self._sums = [0.0, 0.0, 0]  # loss, collapse monitor, steps of the current epoch
+        self._sums: dict[str, float] = {}  # the current epoch's sums, and its "steps"
+
+    def knobs(self, **defaults: Any) -> SimpleNamespace:
+        """The tutorial's settings that a tuning sweep changes (``benchmarks/tuning/``):
+        ``defaults`` as attributes, except those that ``LIGHTLY_MIN_KNOBS`` sets. A knob
+        that the tutorial does not declare, or of another type, raises ``ValueError``."""
+        changes = self.settings.knobs
+        unknown = sorted(set(changes) - set(defaults))
+        if unknown:
+            raise ValueError(
+                f"LIGHTLY_MIN_KNOBS sets {', '.join(unknown)}, which the {self.method} "
+                f"tutorial does not have: its knobs are {', '.join(sorted(defaults))}."
+            )
+        for name, value in changes.items():
+            default = defaults[name]
+            same = isinstance(value, type(default)) or (
+                isinstance(default, float) and isinstance(value, int)
+            )
+            if not same or isinstance(value, bool) != isinstance(default, bool):
+                raise ValueError(
+                    f"LIGHTLY_MIN_KNOBS sets {name} to {value!r}: the {self.method} tutorial's "
+                    f"{name} is a {type(default).__name__} ({default!r})."
+                )
+        self.knob_values = {**defaults, **changes}
+        if changes:
+            print("knobs changed:", ", ".join(f"{k} = {v!r}" for k, v in changes.items()))
+        return SimpleNamespace(**self.knob_values)
 
     # The data ----------------------------------------------------------------------------
 
@@ -174,34 +206,55 @@ class DigitsTutorial:
 
     # Training ----------------------------------------------------------------------------
 
-    def training(self, backbone: nn.Module) -> Iterator[int]:
+    def training(self, backbone: nn.Module, teacher: nn.Module | None = None) -> Iterator[int]:
         """Yields 0, 1, ..., ``epochs - 1``: the tutorial trains one epoch per value. After each,
-        the mean loss and collapse monitor of its steps (from :meth:`record`) and the held-out
-        kNN of ``backbone`` join the history, and a line is printed; at the end, the minutes
-        of training and evaluation."""
+        the mean loss and monitors of its steps (from :meth:`record`) and the held-out kNN of
+        ``backbone`` (and of ``teacher``, a momentum teacher's backbone, if given) join the
+        history, and a line is printed; at the end, the minutes of training and evaluation.
+
+        Under a tuning sweep (``LIGHTLY_MIN_PROGRESS``), each epoch also measures the linear
+        probe and appends the epoch's numbers to that file as one JSON line."""
+        self.teacher = teacher
+        if teacher is not None:
+            self.history["teacher_knn"] = [self.history["knn"][0]]  # the same init
+        progress = self.settings.progress
         start = time.perf_counter()
         for epoch in range(self.epochs):
-            self._sums = [0.0, 0.0, 0]
+            self._sums = {"steps": 0}
             yield epoch
-            loss, z_std, steps = self._sums
+            steps = self._sums.pop("steps")
             if steps == 0:
                 raise RuntimeError("No training step was recorded: call tutorial.record().")
-            self.history["loss"].append(loss / steps)
-            self.history["z_std"].append(z_std / steps)
-            self.history["knn"].append(self.evaluate(backbone, linear_probe=False).knn)
-            print(
-                f"epoch {epoch + 1}/{self.epochs}  loss {self.history['loss'][-1]:.4f}  "
-                f"z-std {self.history['z_std'][-1]:.4f}  held-out kNN {self.history['knn'][-1]:.3f}"
-            )
+            averages = {name: total / steps for name, total in self._sums.items()}
+            for name, value in averages.items():
+                self.history.setdefault(name, []).append(value)
+            line = {"epoch": epoch + 1, **averages}
+            for who, network in (("", backbone), ("teacher_", teacher)):
+                if network is None:
+                    continue
+                measured = self.evaluate(network, linear_probe=progress is not None)
+                self.history[f"{who}knn"].append(measured.knn)
+                line |= {f"{who}knn": measured.knn, f"{who}linear_probe": measured.linear_probe}
+            shown = "  ".join(f"{name.replace('_', '-')} {v:.4f}" for name, v in averages.items())
+            also = f", teacher {line['teacher_knn']:.3f}" if teacher is not None else ""
+            print(f"epoch {epoch + 1}/{self.epochs}  {shown}  held-out kNN {line['knn']:.3f}{also}")
+            if progress is not None:
+                line["seconds"] = time.perf_counter() - start
+                with progress.open("a") as stream:
+                    stream.write(json.dumps(line, default=_plain) + "\n")
         self.minutes = (time.perf_counter() - start) / 60
         print(f"{self.minutes:.1f} minutes of training and evaluation")
 
-    def record(self, loss: torch.Tensor, projections: torch.Tensor) -> None:
+    def record(self, loss: torch.Tensor, projections: torch.Tensor, **monitors: Any) -> None:
         """One training step's loss and its collapse monitor: the standard deviation of the
-        L2-normalised ``projections`` ``(B, D)``, about ``1 / sqrt(D)`` when healthy."""
-        self._sums[0] += loss.item()
-        self._sums[1] += std_of_l2_normalized(projections.detach()).item()
-        self._sums[2] += 1
+        L2-normalised ``projections`` ``(B, D)``, about ``1 / sqrt(D)`` when healthy; and any
+        further ``monitors`` (numbers or 0-d tensors, e.g. ``teacher_entropy=...``), each
+        averaged over the epoch's steps into the history under its name."""
+        values = {"loss": loss, "z_std": std_of_l2_normalized(projections.detach()), **monitors}
+        for name, value in values.items():
+            value = value.item() if isinstance(value, torch.Tensor) else float(value)
+            self._sums[name] = self._sums.get(name, 0.0) + value
+        self._sums["steps"] += 1
 
     def cosine(self, epoch: int) -> float:
         """The factor ``0.5 * (1 + cos(pi * epoch / epochs))`` of a learning rate that falls
@@ -271,13 +324,20 @@ class DigitsTutorial:
         print(f"{'held-out accuracy':28} {'kNN':>6} {'linear':>7}")
         for name, accuracy in rows:
             print(f"{name:28} {accuracy.knn:6.3f} {accuracy.linear_probe:7.3f}")
+        if self.teacher is not None:
+            teacher = self.evaluate(self.teacher)
+            print(
+                f"{self.title + ', its teacher':28} {teacher.knn:6.3f} {teacher.linear_probe:7.3f}"
+            )
         results = {
             "method": self.method, "seed": self.seed, "epochs": self.epochs,
-            "minutes": self.minutes, "trained": self.trained._asdict(),
+            "knobs": self.knob_values, "minutes": self.minutes, "trained": self.trained._asdict(),
             "random_init": self.random_init._asdict(), "pixels": self.pixels._asdict(),
             "label_efficiency": self.label_efficiency,
             "history": self.history, "neighbours": self.grids,
         }  # fmt: skip
+        if self.teacher is not None:
+            results["teacher"] = teacher._asdict()
         for path in (self.settings.results, self.settings.run_data):
             if path is not None:
                 path.write_text(json.dumps(results, indent=1, default=_plain) + "\n")

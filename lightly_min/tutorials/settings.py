@@ -5,12 +5,18 @@
 run's numbers to, as JSON (the benchmarks read it). ``LIGHTLY_MIN_RUN_TUTORIALS=1``: the run
 is ``nox -s tutorials`` building the docs' stored outputs, so the run also stores its data
 next to them (``docs/tutorials/<name>.run_data.json``).
+
+Set by a tuning sweep (``python -m benchmarks.tune``): ``LIGHTLY_MIN_KNOBS``, a JSON object of
+the tutorial's knobs (:meth:`~lightly_min.tutorials.flow.DigitsTutorial.knobs`) to change, and
+``LIGHTLY_MIN_PROGRESS``, a path to which each epoch's numbers are appended as a JSON line;
+``LIGHTLY_MIN_EPOCHS`` changes the number of epochs of a full run.
 """
 
 from __future__ import annotations
 
+import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 #: Where ``nox -s tutorials`` stores the tutorials' pages, pictures and run data.
@@ -34,6 +40,8 @@ class Settings:
     per_class: tuple[int, int]
     results: Path | None
     run_data: Path | None
+    knobs: dict = field(default_factory=dict)
+    progress: Path | None = None
 
 
 def read_settings(name: str, epochs: int, batch_size: int) -> Settings:
@@ -42,6 +50,11 @@ def read_settings(name: str, epochs: int, batch_size: int) -> Settings:
     smoke = os.environ.get("LIGHTLY_MIN_SMOKE") == "1"
     results = os.environ.get("LIGHTLY_MIN_RESULTS")
     storing = os.environ.get("LIGHTLY_MIN_RUN_TUTORIALS") == "1" and not smoke
+    knobs = json.loads(os.environ.get("LIGHTLY_MIN_KNOBS") or "{}")
+    if not isinstance(knobs, dict):
+        raise ValueError(f"LIGHTLY_MIN_KNOBS must be a JSON object, not {knobs!r}.")
+    epochs = int(os.environ.get("LIGHTLY_MIN_EPOCHS") or epochs)
+    progress = os.environ.get("LIGHTLY_MIN_PROGRESS")
     return Settings(
         smoke=smoke,
         seed=int(os.environ.get("LIGHTLY_MIN_SEED", "0")),
@@ -50,4 +63,6 @@ def read_settings(name: str, epochs: int, batch_size: int) -> Settings:
         per_class=SMOKE_SPLIT if smoke else FULL_SPLIT,
         results=Path(results) if results else None,
         run_data=STORED_OUTPUTS / f"{name}.run_data.json" if storing else None,
+        knobs=knobs,
+        progress=Path(progress) if progress else None,
     )
