@@ -93,7 +93,7 @@ def tuning_table(records: list[dict[str, Any]]) -> Table:
         init = r.get("random_init_knn")
         rows.append([
             run, name(r["method"]), r.get("note", ""), str(len(curve)),
-            f"{init:.3f}" if init is not None else "", final,
+            f"{init:.3f}" if init is not None else "—", final,
         ])  # fmt: skip
     return ["run", "method", "what changed", "epochs", "random init kNN", "final kNN"], rows
 

@@ -1,18 +1,27 @@
 """``python -m benchmarks.tune METHOD``: a tuning sweep of a tutorial that loses nothing.
 
 A method's candidate settings are declared in ``benchmarks/tuning/METHOD.toml``: named
-configurations, each a small change to the knobs that its tutorial declares
-(``tutorial.knobs(...)`` in ``tutorials/METHOD_digits.py``; a configuration without changes
-is the tutorial as it is). Each configuration runs alone, as its own process (the tutorial
-itself, with ``LIGHTLY_MIN_KNOBS`` set), under a wall-clock limit, and prints a line per
-epoch. As soon as a run ends, finished or not, one JSON line is appended to
+configurations, each a small change to a base, of the knobs that its tutorial declares
+(``tutorial.knobs(...)`` in ``tutorials/METHOD_digits.py``)::
+
+    epochs = 30                 # of each run (default: the tutorial's)
+    timeout_minutes = 20        # each run's limit
+    [base]                      # the knobs every configuration starts from (default: none,
+    lr = 0.12                   # i.e. the tutorial's values)
+    [configs.t02]
+    note = "teacher temperature 0.02"
+    knobs = { teacher_temp = 0.02 }   # also: epochs, timeout_minutes
+
+Each configuration runs alone, as its own process (the tutorial itself, with
+``LIGHTLY_MIN_KNOBS`` set), under a wall-clock limit, and prints a line per epoch. As soon as a run ends, finished or not, one JSON line is appended to
 ``benchmarks/results/tuning_log.jsonl``: its settings, seed and epochs, the held-out kNN and
 linear probe per epoch and at the end (of the teacher too, where there is one), the
 collapse monitors, wall seconds, the machine's load and the commit.
 
 A configuration whose seed is in the log already is skipped, so a sweep stopped at any
 moment (a signal, ``kill -9``, a machine gone) continues where it stopped when started
-again; the tutorial of a killed sweep dies with it.
+again; the tutorial of a killed sweep dies with it. A run cut short by the sweep's own
+SIGINT or SIGTERM is logged as ``stopped`` and runs again.
 
     python -m benchmarks.tune dino                  # each configuration once, seed 0
     python -m benchmarks.tune dino --seeds 3        # seeds 0-2 of the best one so far
@@ -24,6 +33,7 @@ again; the tutorial of a killed sweep dies with it.
 from __future__ import annotations
 
 import argparse
+import ast
 import ctypes
 import fcntl
 import json
@@ -83,7 +93,8 @@ def read_sweep(method: str, path: Path | None = None) -> dict[str, Any]:
     if not configs:
         raise SweepError(f"{path} declares no [configs.NAME] table.")
     epochs, timeout = declared.get("epochs"), declared.get("timeout_minutes", 30)
-    sweep = {"method": method, "file": path, "tutorial": tutorial, "configs": {}}
+    base = declared.get("base", {})  # what every configuration starts from
+    sweep = {"method": method, "file": path, "tutorial": tutorial, "base": base, "configs": {}}
     for name, config in configs.items():
         unknown = sorted(set(config) - {"note", "knobs", "epochs", "timeout_minutes"})
         if unknown:
@@ -137,18 +148,45 @@ def done(records: list[dict[str, Any]], method: str, name: str, seed: int) -> di
     return None
 
 
+def tutorial_knobs(tutorial: Path) -> dict[str, Any] | None:
+    """The knobs that ``tutorial`` declares and their defaults, read from its source (the
+    literal keywords of its ``tutorial.knobs(...)`` call); None if it declares none."""
+    for node in ast.walk(ast.parse(tutorial.read_text())):
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "knobs":
+            return {k.arg: ast.literal_eval(k.value) for k in node.keywords}
+    return None
+
+
 def check_unchanged(records: list[dict[str, Any]], sweep: dict[str, Any]) -> None:
-    """A configuration in the log must still declare what it ran: a changed one needs a new
-    name, so that every name in the log (and on the docs' pages) means one setting."""
+    """A configuration in the log must still mean what it ran: the same changes, and the
+    same settings once applied to the tutorial's knobs as they are now. A changed one needs a
+    new name, so that every name in the log (and on the docs' pages) means one setting."""
+    defaults = tutorial_knobs(sweep["tutorial"])
     for record in records:
         if record.get("method") != sweep["method"] or record.get("source") != "benchmarks.tune":
             continue
         config = sweep["configs"].get(record["name"])
-        if config is not None and config["knobs"] != record["changes"]:
+        if config is None:
+            continue
+        if config["knobs"] != record["changes"]:
             raise SweepError(
                 f"[configs.{record['name']}] in {sweep['file'].name} changes "
                 f"{config['knobs']}, but the log's run {record['name']} changed "
                 f"{record['changes']}: give the new setting a new name."
+            )
+        now = {**(defaults or {}), **sweep.get("base", {}), **config["knobs"]}
+        ran = record.get("knobs") or {}
+        # Knobs that the tutorial declares now and did then (a knob added since kept the
+        # tutorial as it was at its default).
+        differ = ", ".join(
+            f"{k} {ran[k]!r} then, {now[k]!r} now" for k in sorted(set(ran) & set(now))
+            if ran[k] != now[k]
+        )  # fmt: skip
+        if differ:
+            raise SweepError(
+                f"The log's run {record['name']} ran other settings than [configs."
+                f"{record['name']}] gives with the tutorial's knobs today ({differ}): give "
+                "that configuration a new name."
             )
 
 
@@ -189,7 +227,8 @@ def run_config(
         stdout = OUTPUT / f"{method}-{name}-seed{seed}.out"
         environment = {
             **os.environ, "LIGHTLY_MIN_SEED": str(seed), "LIGHTLY_MIN_RESULTS": str(results),
-            "LIGHTLY_MIN_PROGRESS": str(progress), "LIGHTLY_MIN_KNOBS": json.dumps(config["knobs"]),
+            "LIGHTLY_MIN_PROGRESS": str(progress),
+            "LIGHTLY_MIN_KNOBS": json.dumps({**sweep.get("base", {}), **config["knobs"]}),
             "MPLBACKEND": "Agg",
         }  # fmt: skip
         environment.pop("LIGHTLY_MIN_RUN_TUTORIALS", None)  # never the docs' stored outputs

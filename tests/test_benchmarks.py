@@ -20,14 +20,14 @@ def test_the_benchmarks_cover_every_method_with_its_example_and_tutorial():
 def test_the_lightly_variant_switches_only_the_building_blocks(method):
     """The speed run's lightly variant runs the example's own file with each shared module
     answered by lightly's: every lightly_min module the example imports is either one of them
-    or lightly_min's harness, which stays (lightly has none)."""
+    or lightly_min's own (the harness, the collapse monitors), which stay: lightly has none."""
     imports = speed.lightly_min_imports(speed.example(method))
     shared = {f"lightly_min.{module}" for module in speed.SHARED_MODULES}
     assert imports & shared, imports
     assert imports - shared <= HARNESS, imports - shared
 
 
-HARNESS = {"lightly_min.harness", "lightly_min.harness.lightning"}
+HARNESS = {"lightly_min.harness", "lightly_min.harness.lightning", "lightly_min.monitors"}
 
 
 def test_the_speed_run_changes_only_data_length_batch_loader_and_output(tmp_path):

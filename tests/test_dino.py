@@ -175,3 +175,30 @@ def test_multi_crop_makes_each_size_its_count_of_times():
     assert [v.shape[-1] for v in views] == [16, 16, 8, 8, 8]
     with pytest.raises(ValueError, match="one crop size, count"):
         MultiCropTranform([16, 8], [2], [0.5], [1.0], T.ToTensor())
+
+
+def test_teacher_entropy_is_ln_k_when_uniform_and_0_when_one_hot():
+    from lightly_min.monitors import teacher_entropy
+
+    k = 8
+    center = torch.zeros(1, 1, k)
+    same = torch.full((4, k), 3.0)  # every output equal: the uniform distribution
+    assert teacher_entropy(same, center, 0.04).item() == pytest.approx(math.log(k))
+    peaked = torch.zeros(4, k)
+    peaked[:, 2] = 1.0  # a margin of 1 / 0.01 = 100 in the logits
+    assert teacher_entropy(peaked, center, 0.01).item() == pytest.approx(0.0, abs=1e-6)
+    # By hand: two outputs, logits (0, ln 3) / 1 -> P = (1/4, 3/4).
+    two = torch.tensor([[0.0, math.log(3)]])
+    expected = -(0.25 * math.log(0.25) + 0.75 * math.log(0.75))
+    assert teacher_entropy(two, torch.zeros(1, 1, 2), 1.0).item() == pytest.approx(expected)
+    # The center is subtracted first: it makes these outputs uniform.
+    assert teacher_entropy(two, two.reshape(1, 1, 2), 1.0).item() == pytest.approx(math.log(2))
+
+
+def test_prototypes_in_use_counts_the_distinct_most_probable_outputs():
+    from lightly_min.monitors import prototypes_in_use
+
+    out = torch.tensor([[5.0, 0, 0], [4.0, 1.0, 0], [3.0, 0, 2.0], [6.0, 0, 0]])
+    assert prototypes_in_use(out) == 1  # output 0 is every row's largest
+    center = torch.tensor([[[10.0, 0.5, 0.0]]])  # subtracted first: rows -> 2, 1, 2, 2
+    assert prototypes_in_use(out, center) == 2

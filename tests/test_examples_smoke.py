@@ -45,7 +45,7 @@ def example_id(script: Path) -> str:
 # ---- what a run record must show ---------------------------------------------------------
 
 
-def projection_width(output_dir: Path) -> int:
+def projection_width(output_dir: Path, head: str = "projection_head.") -> int:
     """The output width of the trained model's projection head, read from the checkpoint
     that the run left (its last linear layer), not from anything the script reports."""
     import torch
@@ -53,7 +53,7 @@ def projection_width(output_dir: Path) -> int:
     (path,) = [p for p in output_dir.glob("checkpoint.*") if p.suffix in (".pt", ".ckpt")]
     state = torch.load(path, map_location="cpu", weights_only=False)
     weights = state["state_dict"] if path.suffix == ".ckpt" else state["model"]
-    linear = [w for k, w in weights.items() if k.startswith("projection_head.") and w.dim() == 2]
+    linear = [w for k, w in weights.items() if k.startswith(head) and w.dim() == 2]
     return linear[-1].shape[0]
 
 
@@ -77,11 +77,20 @@ def check_record(output_dir: Path, cwd: Path, device: str = "cpu") -> dict:
     assert start["device"] == device
     epochs = of_kind(record, "epoch")
     assert [line["epoch"] for line in epochs] == list(range(1, start["args"]["epochs"] + 1))
-    healthy = 1 / math.sqrt(projection_width(output_dir))
-    for line in epochs:
-        assert math.isfinite(line["loss"]), line
-        assert 0 <= line["z_std"] <= 1, line
-        assert line["z_std_healthy"] == pytest.approx(healthy, rel=1e-6), line
+    if "teacher_entropy" in epochs[0]:  # DINO's monitors, bounded by its prototypes
+        prototypes = projection_width(output_dir, "student_head.last_layer.")
+        most = min(start["args"]["batch_size"], prototypes)
+        for line in epochs:
+            assert math.isfinite(line["loss"]), line
+            assert 0 <= line["teacher_entropy"] <= math.log(prototypes) + 1e-4, line
+            assert 1 <= line["prototypes_in_use"] <= most, line
+            assert not any(key.endswith("_healthy") for key in line), line  # none has one
+    else:
+        healthy = 1 / math.sqrt(projection_width(output_dir))
+        for line in epochs:
+            assert math.isfinite(line["loss"]), line
+            assert 0 <= line["z_std"] <= 1, line
+            assert line["z_std_healthy"] == pytest.approx(healthy, rel=1e-6), line
     (final,) = of_kind(record, "final")
     weights = torch.load(cwd / final["weights"], map_location="cpu", weights_only=True)
     assert weights["conv1.weight"].shape == (64, 3, 3, 3)

@@ -74,9 +74,9 @@ def test_the_number_of_views_is_what_the_examples_transform_makes(method):
     step = training_step(method)
     assert FACTS[method]["views"] == step.views
     passes = int(FACTS[method]["backbone_passes"].split()[0].rstrip(","))
-    # The trained passes: one per input of the loss that carries a gradient (MoCo's keys
-    # come from its momentum encoder, without).
-    assert passes == sum(sum(call) for call in step.calls)
+    # The trained passes: one per view in the inputs of the loss that carry a gradient
+    # (MoCo's keys come from its momentum encoder, without).
+    assert passes == sum(step.trained)
 
 
 def test_the_pages_prose_names_no_method():

@@ -111,7 +111,7 @@ def training_step(method: str) -> SimpleNamespace:
     torch.manual_seed(0)
     model = model_class(backbone).train()
 
-    calls = []
+    calls, trained = [], []  # per call of the loss: inputs with gradients, views trained
     # The trained branch first, as the diagrams draw it: DINOLoss takes the teacher first.
     teacher_first = list(inspect.signature(type(criterion).forward).parameters)[1] == "teacher_out"
 
@@ -125,6 +125,8 @@ def training_step(method: str) -> SimpleNamespace:
                 for x in inputs
             ]
             calls.append(grads[::-1] if teacher_first else grads)
+            views = [len(x) if isinstance(x, list) else 1 for x in inputs]
+            trained.append(sum(n for n, grad in zip(views, grads) if grad))
             return criterion(*inputs, **options)
 
         def __getattr__(self, name):  # the loss's center, temperature, ...
@@ -135,7 +137,9 @@ def training_step(method: str) -> SimpleNamespace:
     parameters = inspect.signature(module.training_step).parameters
     module.training_step(**{name: given[name] for name in parameters})
     frozen = any(not p.requires_grad for p in model.parameters())
-    return SimpleNamespace(views=len(views), calls=calls, frozen=frozen, criterion=criterion)
+    return SimpleNamespace(
+        views=len(views), calls=calls, trained=trained, frozen=frozen, criterion=criterion
+    )
 
 
 def boxes(method: str) -> list[dict]:

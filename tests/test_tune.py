@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from benchmarks import tune
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,7 +84,10 @@ def alive(pid: int) -> bool:
 
 def test_a_killed_sweep_continues_where_it_stopped(tmp_path):
     method = "sweeptest-kill"
-    configs = '[configs.a]\nnote = "as is"\n[configs.b]\nknobs = { width = 8, sleep = 1.0 }\n'
+    configs = (
+        "[base]\nlr = 0.2\n"  # every configuration starts from it
+        '[configs.a]\nnote = "as is"\n[configs.b]\nknobs = { width = 8, sleep = 1.0 }\n'
+    )
     toml, log = sweep_file(tmp_path, configs, method), tmp_path / "log.jsonl"
     earlier = {"name": "a", "method": method, "seed": 0, "status": "finished", "knn": 0.5}
     log.write_text(json.dumps(earlier) + "\n")  # a ran before
@@ -107,7 +112,7 @@ def test_a_killed_sweep_continues_where_it_stopped(tmp_path):
     a, b = records(log)
     assert a == earlier and b["name"] == "b"  # a was not run again
     assert b["status"] == "finished" and b["changes"] == {"width": 8, "sleep": 1.0}
-    assert b["knobs"] == {"width": 8, "lr": 0.1, "sleep": 1.0} and b["seed"] == 0
+    assert b["knobs"] == {"width": 8, "lr": 0.2, "sleep": 1.0} and b["seed"] == 0
     assert b["epochs"] == 2  # a smoke run's
     for key in ("knn", "linear_probe", "teacher_knn", "teacher_linear_probe"):
         assert len(b[f"{key}_per_epoch"]) == 2, key
@@ -224,6 +229,39 @@ def test_the_benchmarks_tuning_table_shows_how_each_run_ended():
     assert header[-2:] == ["random init kNN", "final kNN"]
     assert rows == [
         ["a", "DINO", "as is", "2", "0.860", "0.820"],
-        ["a, seed 1", "DINO", "as is", "1", "", "0.790 (timeout in epoch 2)"],
-        ["b", "DINO", "typo", "0", "", "failed"],
+        ["a, seed 1", "DINO", "as is", "1", "—", "0.790 (timeout in epoch 2)"],
+        ["b", "DINO", "typo", "0", "—", "failed"],
     ]
+
+
+def test_where_a_method_stands_is_read_from_its_best_finished_run():
+    from benchmarks.report import standing
+
+    run = {"method": "dino", "status": "finished", "seed": 0, "epochs": 30,
+           "random_init_knn": 0.86, "pixels_knn": 0.93}  # fmt: skip
+    logged = [
+        {**run, "name": "a", "knn": 0.80},
+        {**run, "name": "b", "knn": 0.89},
+        {**run, "name": "c", "status": "timeout", "knn_per_epoch": [0.99]},  # not finished
+        {**run, "name": "d", "method": "byol", "knn": 0.99},  # another method
+    ]
+    sentence = standing("dino", {}, logged)
+    assert sentence.startswith("DINO does not learn on the digits yet")  # 0.89 < 0.86 + 0.05
+    assert "of its 3 tuning configurations so far, b (seed 0, 30 epochs)" in sentence
+    assert "held-out kNN 0.890, above the same network at random initialisation (0.860)" in sentence
+    assert "below the raw pixels (0.930)" in sentence
+    learned = standing("dino", {}, [*logged, {**run, "name": "e", "knn": 0.95}])
+    assert "clears the learning bar" in learned and "above the raw pixels" in learned
+    assert standing("dino", {}, []) == "DINO has not been measured on the digits yet."
+
+
+def test_a_configuration_whose_tutorial_defaults_changed_needs_a_new_name(tmp_path):
+    toml = sweep_file(tmp_path, "[configs.a]\n", "m")
+    sweep = tune.read_sweep("m", toml)
+    assert tune.tutorial_knobs(sweep["tutorial"]) == {"width": 16, "lr": 0.1, "sleep": 0.0}
+    logged = {"name": "a", "method": "m", "seed": 0, "status": "finished", "changes": {},
+              "source": "benchmarks.tune", "knobs": {"width": 16, "lr": 0.1}}  # fmt: skip
+    tune.check_unchanged([logged], sweep)  # sleep is a knob added since: at its default
+    logged["knobs"]["width"] = 32  # the tutorial's default was 32 when a ran
+    with pytest.raises(tune.SweepError, match="width 32 then, 16 now"):
+        tune.check_unchanged([logged], sweep)

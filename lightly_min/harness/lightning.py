@@ -21,9 +21,10 @@ from pytorch_lightning.callbacks import Callback, ModelCheckpoint
 from pytorch_lightning.plugins import TorchCheckpointIO
 from pytorch_lightning.strategies.launchers.subprocess_script import _SubprocessScriptLauncher
 
-from lightly_min.harness import run as run_module
+from lightly_min.harness import stopping
 from lightly_min.harness.output import atomic_write, load_checkpoint
-from lightly_min.harness.run import Run, end_on_signals, fail
+from lightly_min.harness.run import Run, fail
+from lightly_min.harness.stopping import end_on_signals
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -58,7 +59,7 @@ class RunCallback(Callback):
         self.run.is_main = trainer.is_global_zero  # also in processes forked by ddp_notebook
         launcher = trainer.strategy.launcher
         if isinstance(launcher, _SubprocessScriptLauncher):  # rank 0 started the others
-            run_module._children[:] = launcher.procs
+            stopping.children[:] = launcher.procs
         end_on_signals(self.run.checkpoint_path, self.run.is_main)  # over Lightning's handlers
         self.run.start(model=pl_module, optimizer=trainer.optimizers[0])
         if self._resumed_rng is not None:
@@ -72,8 +73,7 @@ class RunCallback(Callback):
         self, trainer: pl.Trainer, pl_module: Any, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
         loss = outputs["loss"] if isinstance(outputs, dict) else outputs
-        self.run._epoch = trainer.current_epoch
-        self.run.check_finite(float(loss), batch_idx + 1)
+        self.run.check_finite(float(loss), batch_idx + 1, trainer.current_epoch)
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """The epoch's line of the record, written by :class:`RunCheckpoint` once the epoch's

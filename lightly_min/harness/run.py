@@ -22,9 +22,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
-import multiprocessing
 import os
-import signal
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -35,7 +33,6 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 from torchvision import transforms as T
-from tqdm.auto import tqdm
 
 from lightly_min.data.dataset import skip_unreadable
 from lightly_min.errors import InputError
@@ -49,6 +46,7 @@ from lightly_min.harness.output import (
     save_checkpoint,
 )
 from lightly_min.harness.precision import bf16_supported
+from lightly_min.harness.stopping import RunStopped, end_on_signals, report_stops
 from lightly_min.progress import progress_bar
 from lightly_min.transforms.utils import IMAGENET_NORMALIZE
 
@@ -65,51 +63,6 @@ def launch_rank() -> int:
 def fail(message: str) -> None:
     """Ends the program with one ``error: ...`` line and exit status 1."""
     sys.exit(f"error: {message}")
-
-
-#: Processes to take down with this one: a Lightning DDP launch's other ranks.
-_children: list[Any] = []
-
-
-def end_now(status: int, message: str | None = None) -> None:
-    """Ends this process at once with ``status``, after one ``error: ...`` line (if any) and
-    after ending the processes in ``_children`` and the DataLoader's workers. Nothing is left
-    half-written: every file a run writes is replaced whole
-    (:func:`~lightly_min.harness.output.atomic_write`)."""
-    if message:  # on a line of its own, after any progress bar
-        tqdm.write(f"error: {message}", file=sys.stderr)
-        sys.stderr.flush()
-    # The workers are forked: they hold the output folder's lock too, and left alone they
-    # would notice only seconds later that this process is gone, so a --resume started at
-    # once would be told that another run is writing.
-    workers = multiprocessing.active_children()
-    for child in [*_children, *workers]:
-        with contextlib.suppress(Exception):
-            child.kill()
-    for child in [*_children, *workers]:
-        with contextlib.suppress(Exception):
-            child.wait(5) if hasattr(child, "wait") else child.join(5)
-    sys.stdout.flush()
-    os._exit(status)
-
-
-def end_on_signals(checkpoint: Path, is_main: bool) -> None:
-    """SIGTERM (what schedulers such as SLURM send) and SIGINT (Ctrl+C) end the run at once,
-    with exit status 128 + the signal's number (143 and 130) and one line that says how to
-    continue. Installed again by the Lightning callback, over Lightning's own handlers."""
-
-    def handler(signum: int, frame: Any) -> None:
-        name = signal.Signals(signum).name
-        message = (
-            f"stopped by {name}. The last checkpoint, {checkpoint}, is whole: run the same "
-            "command with --resume to continue."
-        )
-        end_now(128 + signum, message if is_main else None)
-
-    if "ipykernel" in sys.modules:  # in Jupyter, an interrupt stops the cell, not the kernel
-        return
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, handler)
 
 
 class Run:
@@ -139,6 +92,7 @@ class Run:
     ):
         self.args, self.method, self.healthy = args, method, healthy
         self.transform = transform
+        report_stops()  # a program ends a stopped run with its one line, a notebook goes on
         self.is_main = launch_rank() == 0  # prints and writes; the other processes train
         torch.manual_seed(args.seed)
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -290,24 +244,27 @@ class Run:
         self._steps += 1
         self._bar.set_postfix(loss=f"{values['loss']:.3f}")
 
-    def check_finite(self, loss: float, step: int) -> None:
-        """Ends the run (status 1) when the loss is not a number: training has diverged, and
-        the next checkpoint would hold its weights. The last one, before it, is kept."""
+    def check_finite(self, loss: float, step: int, epoch: int | None = None) -> None:
+        """Raises :class:`~lightly_min.harness.stopping.RunStopped` when the loss is not a
+        number: training has diverged, and the next checkpoint would hold its weights. The
+        last one, before it, is kept. ``epoch``: counted from 0, by default the current."""
+        if epoch is not None:
+            self._epoch = epoch
         if not math.isfinite(loss):
-            end_now(1, (
+            raise RunStopped(
                 f"the loss is {loss} at step {step} of epoch {self._epoch + 1}: training "
                 f"diverged. Nothing of this epoch was saved; {self.checkpoint_path} holds the "
                 "last finite state. Lower --lr, or check the data, then start again (or "
                 "continue with --resume)."
-            ))  # fmt: skip
+            )
 
     def write(self, write: Callable[[], None]) -> None:
-        """Runs a write of the output folder; a failure (e.g. a full disk) ends the run with
-        one line."""
+        """Runs a write of the output folder; a failure (e.g. a full disk) raises
+        :class:`~lightly_min.harness.stopping.RunStopped` with one line."""
         try:
             write()
         except InputError as error:
-            end_now(1, str(error))
+            raise RunStopped(str(error)) from None
 
     def end_epoch(self, **objects: Any) -> None:
         """Saves the checkpoint (each object's ``state_dict``, atomically) and records the

@@ -263,13 +263,22 @@ class DigitsTutorial:
 
     # Pictures ----------------------------------------------------------------------------
 
-    def plot_history(self, projection_dim: int) -> Any:
-        """Loss, held-out kNN (with both baselines) and collapse monitor per epoch; the
-        monitor's healthy value is ``1 / sqrt(projection_dim)``."""
+    def plot_history(
+        self,
+        projection_dim: int | None = None,
+        monitor: str = "z_std",
+        references: dict[str, float] | None = None,
+    ) -> Any:
+        """Loss, held-out kNN (with both baselines, and the teacher's where :meth:`training`
+        had one) and a collapse monitor per epoch: by default ``z_std``, whose healthy value
+        is ``1 / sqrt(projection_dim)``; or another that :meth:`record` was given, drawn with
+        its ``references`` (e.g. its values at collapse)."""
         baselines = {"raw pixels": self.pixels.knn, "random init": self.random_init.knn}
+        healthy = 1 / math.sqrt(projection_dim) if monitor == "z_std" and projection_dim else None
         return plot_history(
-            self.history, baselines, healthy_std=1 / math.sqrt(projection_dim),
-            title=f"{self.title} on the digits, per epoch",
+            self.history, baselines, healthy_std=healthy,
+            title=f"{self.title} on the digits, per epoch", monitor=monitor,
+            references=references,
         )  # fmt: skip
 
     def plot_neighbours(self, backbone: nn.Module, title: str) -> Any:

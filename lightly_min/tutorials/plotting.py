@@ -169,32 +169,50 @@ def plot_history(
     baselines: Mapping[str, float] | None = None,
     healthy_std: float | None = None,
     title: str = "",
+    monitor: str = "z_std",
+    references: Mapping[str, float] | None = None,
 ) -> Any:
-    """Training curves side by side: ``history["loss"]`` and ``history["z_std"]`` (the collapse
-    monitor, with ``healthy_std`` dashed) for epochs 1, 2, ..., and ``history["knn"]`` (the
-    held-out kNN accuracy, with ``baselines`` such as ``{"raw pixels": 0.93}`` dashed) for
-    epochs 0, 1, ..., where epoch 0 is the network before training; ``title`` above them."""
+    """Training curves side by side: ``history["loss"]`` and ``history[monitor]`` (the collapse
+    monitor: by default ``z_std`` with ``healthy_std`` dashed; another monitor with its
+    ``references``, e.g. ``{"uniform: ln K": 6.93}``, dashed) for epochs 1, 2, ..., and
+    ``history["knn"]`` (the held-out kNN accuracy, with ``history["teacher_knn"]`` where there
+    is one, and ``baselines`` such as ``{"raw pixels": 0.93}`` dashed) for epochs 0, 1, ...,
+    where epoch 0 is the network before training; ``title`` above them."""
     plt = _pyplot()
     figure, axes = plt.subplots(1, 3, figsize=(12, 3.2))
+    monitor_title = (
+        "collapse monitor: std of z / |z|"
+        if monitor == "z_std"
+        else f"collapse monitor: {monitor.replace('_', ' ')}"
+    )
     panels = [
         ("training loss", history["loss"], 1),
         ("held-out kNN accuracy", history["knn"], 0),
-        ("collapse monitor: std of z / |z|", history["z_std"], 1),
+        (monitor_title, history[monitor], 1),
     ]
     for axis, (name, values, first_epoch) in zip(axes, panels):
         epochs = range(first_epoch, first_epoch + len(values))
-        axis.plot(epochs, values, marker="o", markersize=3)
+        label = "student" if name.startswith("held-out") and "teacher_knn" in history else None
+        axis.plot(epochs, values, marker="o", markersize=3, label=label)
         axis.set_title(name, fontsize=10)
         axis.set_xlabel("epoch")
+    if "teacher_knn" in history:
+        teacher = history["teacher_knn"]
+        axes[1].plot(range(len(teacher)), teacher, marker="s", markersize=3, label="teacher")
     styles = iter(["--", ":", "-."])
     for name, value in (baselines or {}).items():
         axes[1].axhline(value, linestyle=next(styles), color="grey", label=name)
-    if baselines:
+    if baselines or "teacher_knn" in history:
         axes[1].legend(fontsize=8, loc="lower right")
     if healthy_std is not None:
         axes[2].axhline(healthy_std, linestyle="--", color="grey", label="healthy: 1/sqrt(d)")
         axes[2].set_ylim(0, 1.5 * max(healthy_std, *history["z_std"]))
         axes[2].legend(fontsize=8, loc="lower right")
+    styles = iter(["--", ":", "-."])
+    for name, value in (references or {}).items():
+        axes[2].axhline(value, linestyle=next(styles), color="grey", label=name)
+    if references:
+        axes[2].legend(fontsize=8, loc="center right")
     if title:
         figure.suptitle(title, fontsize=10)
     figure.tight_layout()

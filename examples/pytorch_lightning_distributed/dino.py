@@ -1,0 +1,150 @@
+# DINO (Caron et al., 2021, arXiv:2104.14294) on CIFAR-10 with Lightning's distributed
+# data parallel (DDP): one process per GPU, or several on a CPU. The recipe and its
+# sources: docs/methods/dino.rst; DDP and many nodes: docs/distributed.rst
+# Run:    python dino.py --devices 4 --batch-size 32   (the recipe's 128 on 4 GPUs)
+#         add --data-dir PATH for your images, --resume to continue a stopped run
+# Smoke:  python dino.py --devices 2 --fake-data 8 --epochs 1 --batch-size 4
+#         --num-workers 0
+import copy
+import math
+
+import pytorch_lightning as pl
+import torch
+import torchvision
+from torch import nn
+from torch.optim.lr_scheduler import LambdaLR
+
+from lightly_min.harness import Run, parse_args
+from lightly_min.harness.lightning import AtomicCheckpointIO, callbacks, resume_path
+from lightly_min.loss import DINOLoss
+from lightly_min.models.modules import DINOProjectionHead
+from lightly_min.models.utils import deactivate_requires_grad, update_momentum
+from lightly_min.monitors import prototypes_in_use, teacher_entropy
+from lightly_min.transforms.dino_transform import DINOTransform
+from lightly_min.utils.scheduler import cosine_schedule
+
+
+class DINO(pl.LightningModule):
+    def __init__(self, backbone, lr, epochs):
+        super().__init__()
+        self.student_backbone = backbone
+        # 2,048 prototypes; the student's last layer is frozen for the first epoch.
+        self.student_head = DINOProjectionHead(
+            512, 2048, 256, 2048, batch_norm=True, freeze_last_layer=1
+        )
+        # The teacher: a copy of the student that gradients never train; update_momentum
+        # moves it towards the student before each step. Its head is a new one given the
+        # student's weights, as in DINO's code (lightly's head cannot be deep-copied).
+        self.teacher_backbone = copy.deepcopy(self.student_backbone)
+        self.teacher_head = DINOProjectionHead(512, 2048, 256, 2048, batch_norm=True)
+        self.teacher_head.load_state_dict(self.student_head.state_dict())
+        deactivate_requires_grad(self.teacher_backbone)
+        deactivate_requires_grad(self.teacher_head)
+        # The teacher temperature warms up from 0.04 to 0.07 over 30 epochs (the
+        # paper's). The center is the mean of the teacher's outputs over all processes
+        # (DINOLoss averages it across them). A module of the model: saved in every
+        # checkpoint.
+        self.criterion = DINOLoss(
+            output_dim=2048, warmup_teacher_temp=0.04, teacher_temp=0.07,
+            warmup_teacher_temp_epochs=30,
+        )  # fmt: skip
+        self.lr, self.epochs = lr, epochs
+
+    def forward(self, x):  # the student's outputs
+        return self.student_head(self.student_backbone(x))
+
+    def forward_teacher(self, x):  # the teacher's outputs, constants
+        return self.teacher_head(self.teacher_backbone(x)).detach()
+
+    def training_step(self, batch, batch_idx):
+        # The teacher follows the student; the momentum rises to 1.
+        steps = self.trainer.estimated_stepping_batches
+        momentum = cosine_schedule(self.global_step, steps, 0.996, 1.0)
+        update_momentum(self.student_backbone, self.teacher_backbone, momentum)
+        update_momentum(self.student_head, self.teacher_head, momentum)
+        views = batch[0]
+        global_views = torch.cat(views[:2])  # one batch, as BatchNorm should see them
+        teacher_out = self.forward_teacher(global_views).chunk(2)  # global views only
+        student_out = list(self(global_views).chunk(2))
+        if (
+            len(views) > 2
+        ):  # local views, when the transform makes them: the student's only
+            student_out += self(torch.cat(views[2:])).chunk(len(views) - 2)
+        # Collapse monitors (DINO, Sec. 5.3), before the loss moves the center.
+        epoch, center = self.current_epoch, self.criterion.center
+        tau = self.criterion.temperature(epoch=epoch)
+        entropy = teacher_entropy(teacher_out[0], center, tau)
+        in_use = float(prototypes_in_use(teacher_out[0], center))
+        loss = self.criterion(list(teacher_out), student_out, epoch=epoch)
+        self.log("loss", loss, prog_bar=True, on_epoch=True, sync_dist=True)
+        self.log(
+            "teacher_entropy", entropy, on_step=False, on_epoch=True, sync_dist=True
+        )
+        self.log(
+            "prototypes_in_use", in_use, on_step=False, on_epoch=True, sync_dist=True
+        )
+        return loss
+
+    def on_after_backward(self):
+        self.student_head.cancel_last_layer_gradients(
+            self.current_epoch
+        )  # frozen in epoch 1
+
+    def configure_optimizers(self):
+        optimizer = torch.optim.SGD(
+            self.parameters(),  # the teacher's do not require gradients
+            lr=self.lr,
+            momentum=0.9,
+            weight_decay=5e-4,
+        )
+
+        def cosine(epoch):
+            return 0.5 * (1 + math.cos(math.pi * epoch / self.epochs))
+
+        return [optimizer], [LambdaLR(optimizer, cosine)]
+
+
+def main(argv=None):
+    args = parse_args(
+        argv, "DINO", epochs=200, batch_size=128, lr=0.12, flavour="distributed"
+    )
+    # Two global crops of --input-size px (32 on CIFAR-10), no local crops and no blur,
+    # as lightly's CIFAR-10 benchmark and solo-learn do at 32 px.
+    transform = DINOTransform(
+        global_crop_size=args.input_size, n_local_views=0, gaussian_blur=(0.0, 0.0, 0.0)
+    )
+    # Collapse monitors: the teacher's entropy (0: one prototype for every image;
+    # ln 2048 = 7.62: uniform) and how many prototypes are some image's most probable.
+    healthy = {"teacher_entropy": None, "prototypes_in_use": None}
+    run = Run(args, "DINO", transform, healthy, lightning=True)
+
+    # ResNet-18. Up to 64 px, the CIFAR stem (3x3 first convolution, no maxpool): the
+    # ImageNet stem's 4x downsampling would lose the small images' detail
+    resnet = torchvision.models.resnet18()
+    if args.input_size <= 64:
+        resnet.conv1 = nn.Conv2d(3, 64, kernel_size=3, stride=1, padding=1, bias=False)
+        resnet.maxpool = nn.Identity()
+    resnet.fc = nn.Identity()  # the backbone outputs 512 features per image
+    model = DINO(resnet, lr=args.lr * run.global_batch / 256, epochs=args.epochs)
+    model = model.to(memory_format=torch.channels_last)
+
+    trainer = pl.Trainer(
+        max_epochs=args.epochs,
+        accelerator="auto",
+        devices=args.devices,
+        num_nodes=args.num_nodes,
+        strategy=args.strategy,  # gloo between CPU processes, NCCL between GPUs
+        sync_batchnorm=torch.cuda.is_available(),  # BatchNorm over all processes
+        use_distributed_sampler=True,  # the default: each process gets its own shard
+        precision=run.precision,  # bf16 where the hardware computes in it
+        callbacks=callbacks(run),  # a checkpoint every epoch, and the run record
+        plugins=[AtomicCheckpointIO(run)],  # checkpoints written whole, or not at all
+        default_root_dir=run.output_dir,
+    )
+    trainer.fit(model, run.train_loader(), ckpt_path=resume_path(run))
+    if trainer.is_global_zero:  # one process saves and evaluates
+        run.finish(resnet, device=trainer.strategy.root_device)
+
+
+if __name__ == "__main__":
+    main()
