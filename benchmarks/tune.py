@@ -13,7 +13,8 @@ configurations, each a small change to a base, of the knobs that its tutorial de
     knobs = { teacher_temp = 0.02 }   # also: epochs, timeout_minutes
 
 Each configuration runs alone, as its own process (the tutorial itself, with
-``LIGHTLY_MIN_KNOBS`` set), under a wall-clock limit, and prints a line per epoch. As soon as a run ends, finished or not, one JSON line is appended to
+``LIGHTLY_MIN_KNOBS`` set), under a wall-clock limit, and prints a line per epoch. As soon
+as a run ends, finished or not, one JSON line is appended to
 ``benchmarks/results/tuning_log.jsonl``: its settings, seed and epochs, the held-out kNN and
 linear probe per epoch and at the end (of the teacher too, where there is one), the
 collapse monitors, wall seconds, the machine's load and the commit.
