@@ -217,11 +217,13 @@ def standing(method: str, results: dict[str, Any], records: list[dict[str, Any]]
     if entry is not None:
         s = entry["summary"]
         gain = (s["trained_knn"]["mean"] - s["random_init_knn"]["mean"]) * 100
+        pixels = s["pixels_knn"]["mean"]
+        side = "above" if s["trained_knn"]["mean"] > pixels else "below"
         return (
             f"On the digits, {title}'s held-out kNN accuracy is {pm(s['trained_knn'])} over "
             f"{len(s['seeds'])} seeds, {gain:+.1f} points from the same network at random "
-            f"initialisation ({pm(s['random_init_knn'])}); the raw pixels reach "
-            f"{s['pixels_knn']['mean']:.3f}."
+            f"initialisation ({pm(s['random_init_knn'])}), and {side} the raw pixels "
+            f"({pixels:.3f})."
         )
     best = best_tuning_run(records, method)
     if best is None:
@@ -298,6 +300,15 @@ def results_markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def method_colour(index: int) -> Any:
+    """The ``index``-th method's colour: matplotlib's tab10 without its grey, which the
+    baselines use."""
+    import matplotlib.pyplot as plt
+
+    colours = [colour for i, colour in enumerate(plt.get_cmap("tab10").colors) if i != 7]
+    return colours[index % len(colours)]
+
+
 def plot_knn(results: dict[str, Any], path: Path) -> None:
     """Held-out kNN accuracy per epoch, mean ± std over seeds, with the raw-pixel line."""
     import matplotlib
@@ -307,14 +318,15 @@ def plot_knn(results: dict[str, Any], path: Path) -> None:
 
     figure, axis = plt.subplots(figsize=(7, 4))
     pixels = None
-    for method, entry in results["learning"]["methods"].items():
+    for index, (method, entry) in enumerate(results["learning"]["methods"].items()):
         curve = entry["summary"]["knn_per_epoch"]
         mean = [point["mean"] for point in curve]
         std = [point["std"] for point in curve]
         epochs = range(len(curve))
-        axis.plot(epochs, mean, label=name(method))
+        axis.plot(epochs, mean, label=name(method), color=method_colour(index))
         axis.fill_between(epochs, [m - s for m, s in zip(mean, std)],
-                          [m + s for m, s in zip(mean, std)], alpha=0.2)  # fmt: skip
+                          [m + s for m, s in zip(mean, std)], alpha=0.2,
+                          color=method_colour(index))  # fmt: skip
         pixels = entry["summary"]["pixels_knn"]["mean"]
     axis.axhline(pixels, color="grey", linestyle="--", label="raw pixels")
     axis.set_xlabel("epoch (0: random initialisation)")
@@ -340,7 +352,7 @@ def plot_label_efficiency(results: dict[str, Any], path: Path) -> None:
     counts = list(next(iter(curves.values()))["trained"])
     xs = range(len(counts))  # evenly spaced: 1, 5, 10, 50, all
     figure, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
-    colours = plt.get_cmap("tab10")
+    colours = method_colour
     for axis, (metric, title) in zip(axes, [("linear_probe", "linear probe"), ("knn", "kNN")]):
         for i, (method, curve) in enumerate(curves.items()):
             mean = [curve["trained"][c][metric]["mean"] for c in counts]

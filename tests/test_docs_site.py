@@ -180,6 +180,18 @@ def test_a_method_without_a_learning_row_says_where_it_stands(html_dir):
             assert f"{side} the raw pixels ({pixels:.3f})" in text
             learns = best["knn"] >= init + 0.05
             assert ("does not learn on the digits yet" in text) == (not learns), name
+    # A page that says where its method stands, with a learning row: the row's numbers.
+    for method, entry in results["learning"]["methods"].items():
+        if f":standing:`{method}`" not in (ROOT / "docs" / "methods" / f"{method}.rst").read_text():
+            continue
+        s = entry["summary"]
+        page = html_dir / "methods" / f"{method}.html"
+        text = " ".join(BeautifulSoup(page.read_text(), "html.parser").get_text().split())
+        knn, init, pixels = s["trained_knn"], s["random_init_knn"], s["pixels_knn"]["mean"]
+        assert f"{knn['mean']:.3f} ± {knn['std']:.3f} over {len(s['seeds'])} seeds" in text
+        assert f"{(knn['mean'] - init['mean']) * 100:+.1f} points" in text
+        side = "above" if knn["mean"] > pixels else "below"
+        assert f"{side} the raw pixels ({pixels:.3f})" in text
 
 
 def test_benchmarks_page_shows_the_results_file(html_dir):

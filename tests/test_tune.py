@@ -265,3 +265,18 @@ def test_a_configuration_whose_tutorial_defaults_changed_needs_a_new_name(tmp_pa
     logged["knobs"]["width"] = 32  # the tutorial's default was 32 when a ran
     with pytest.raises(tune.SweepError, match="width 32 then, 16 now"):
         tune.check_unchanged([logged], sweep)
+
+
+def test_a_method_with_a_learning_row_stands_on_its_three_seeds():
+    from benchmarks.report import standing
+
+    summary = {
+        "seeds": [0, 1, 2], "trained_knn": {"mean": 0.915, "std": 0.008},
+        "random_init_knn": {"mean": 0.861, "std": 0.019}, "pixels_knn": {"mean": 0.934},
+    }  # fmt: skip
+    results = {"learning": {"methods": {"dino": {"summary": summary}}}}
+    assert standing("dino", results, []) == (
+        "On the digits, DINO's held-out kNN accuracy is 0.915 ± 0.008 over 3 seeds, +5.4 "
+        "points from the same network at random initialisation (0.861 ± 0.019), and below "
+        "the raw pixels (0.934)."
+    )

@@ -141,7 +141,9 @@ class BenchmarkList(Directive):
             for method in (m for m in stems if m not in measured):
                 text = report.standing(method, results, records)
                 bullets += nodes.list_item("", nodes.paragraph(text=text))
-            return [bullets] if len(bullets) else []
+            if not len(bullets):
+                bullets += nodes.list_item("", nodes.paragraph(text="None: every method has one."))
+            return [bullets]
         if self.arguments[0] != "environment":
             raise self.error(
                 f"Unknown benchmark list {self.arguments[0]!r}; use environment or standing."
