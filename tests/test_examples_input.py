@@ -108,6 +108,10 @@ def test_batch_size_under_two(tmp_path):
         ("pytorch_lightning_distributed/simsiam.py", "--devices", "0", ["--devices 0"]),
         ("pytorch_lightning_distributed/fastsiam.py", "--num-nodes", "0", ["--num-nodes 0"]),
         ("pytorch/fastsiam.py", "--input-size", "4", ["--input-size 4", "8 or more"]),
+        ("pytorch/dino.py", "--seed", "-1", ["--seed -1", "from 0 to 4294967295"]),
+        ("pytorch_lightning/dino.py", "--seed", str(2**32), ["--seed 4294967296"]),
+        ("pytorch/moco.py", "--data-dir", ".", ["--fake-data and --data-dir", "choose one"]),
+        ("pytorch_lightning/vicreg.py", "--test-dir", ".", ["--fake-data and --test-dir"]),
     ],
 )
 def test_numeric_options_out_of_range(example, flag, value, words, tmp_path):

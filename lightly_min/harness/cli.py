@@ -74,6 +74,14 @@ def _problem(args: argparse.Namespace) -> str | None:
             return f"{flag} {value}: must be {least} or more ({hint})."
     if not (math.isfinite(args.lr) and args.lr > 0):
         return f"--lr {args.lr}: must be a positive number (per 256 images)."
+    if not 0 <= args.seed < 2**32:
+        return f"--seed {args.seed}: must be from 0 to {2**32 - 1} (numpy's range)."
+    if args.fake_data and (args.data_dir or args.test_dir):
+        given = "--data-dir" if args.data_dir else "--test-dir"
+        return (
+            f"--fake-data and {given}: choose one. --fake-data trains on noise images instead "
+            "of your folder; drop it to train on your images."
+        )
     return None
 
 
