@@ -195,8 +195,8 @@ def commit() -> dict[str, Any]:
     """The commit that ran, and whether the code it ran differed from it."""
 
     def git(*args: str) -> str:
-        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
-        return done.stdout.strip() if done.returncode == 0 else ""
+        answer = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        return answer.stdout.strip() if answer.returncode == 0 else ""
 
     changed = git("status", "--porcelain", "--", "lightly_min", "tutorials", "benchmarks/tuning")
     return {"commit": git("rev-parse", "HEAD") or None, "uncommitted_changes": bool(changed)}

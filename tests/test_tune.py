@@ -129,6 +129,7 @@ def test_a_stopped_sweep_logs_the_run_it_cut_short_and_runs_it_again(tmp_path):
     toml = sweep_file(tmp_path, "[configs.a]\nknobs = { sleep = 1.5 }\n", method)
     log = tmp_path / "log.jsonl"
     progress = tune.OUTPUT / f"{method}-a-seed0.out"
+    progress.unlink(missing_ok=True)  # an earlier run's output would read as this run's
     sweep = subprocess.Popen(command(method, toml, log), cwd=ROOT, stdout=subprocess.PIPE,
                              text=True)  # fmt: skip
     deadline = time.monotonic() + 120
